@@ -1,0 +1,301 @@
+//! Append-only interning shared by an inventory and all its snapshots.
+//!
+//! Readers never lock to resolve: entries live in fixed-size chunks that never move, and each
+//! entry is set once. Lookups by content take a read lock on a hash table; only the inventory
+//! (the single writer) takes the write lock, to add entries. Entries are never removed, so a
+//! symbol handed out stays valid for the life of the table.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
+
+use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
+
+use crate::value::Value;
+
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+const DIR_SEGMENTS: usize = 23; // 2^23 - 1 chunks of 1024: more than u32::MAX entries.
+
+type Chunk<T> = Box<[OnceLock<T>]>;
+type Segment<T> = Box<[OnceLock<Chunk<T>>]>;
+
+/// A vector that only grows, readable without locks while one writer appends.
+struct AppendVec<T> {
+    dir: [OnceLock<Segment<T>>; DIR_SEGMENTS],
+    len: AtomicU32,
+}
+
+impl<T> AppendVec<T> {
+    fn new() -> Self {
+        Self {
+            dir: std::array::from_fn(|_| OnceLock::new()),
+            len: AtomicU32::new(0),
+        }
+    }
+
+    fn locate(index: u32) -> (usize, usize, usize) {
+        let chunk = (index >> CHUNK_BITS) as usize + 1;
+        let seg = (usize::BITS - 1 - chunk.leading_zeros()) as usize;
+        let pos = chunk - (1usize << seg);
+        (seg, pos, index as usize & (CHUNK - 1))
+    }
+
+    fn get(&self, index: u32) -> Option<&T> {
+        let (seg, pos, off) = Self::locate(index);
+        self.dir.get(seg)?.get()?.get(pos)?.get()?.get(off)?.get()
+    }
+
+    fn len(&self) -> u32 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends; the caller serialises appends (the interner's write lock does).
+    fn push(&self, value: T) -> Option<u32> {
+        let index = self.len.load(Ordering::Acquire);
+        if index == u32::MAX {
+            return None;
+        }
+        let (seg, pos, off) = Self::locate(index);
+        let segment = self
+            .dir
+            .get(seg)?
+            .get_or_init(|| (0..(1usize << seg)).map(|_| OnceLock::new()).collect());
+        let chunk = segment
+            .get(pos)?
+            .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        chunk.get(off)?.set(value).ok()?;
+        self.len.store(index + 1, Ordering::Release);
+        Some(index)
+    }
+}
+
+/// Interns values of one type.
+struct Interner<T> {
+    items: AppendVec<T>,
+    table: RwLock<HashTable<u32>>,
+    hasher: DefaultHashBuilder,
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    fn new() -> Self {
+        Self {
+            items: AppendVec::new(),
+            table: RwLock::new(HashTable::new()),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
+    fn find<Q>(&self, q: &Q) -> Option<u32>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(q);
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        table
+            .find(hash, |&i| {
+                self.items.get(i).is_some_and(|t| t.borrow() == q)
+            })
+            .copied()
+    }
+
+    fn intern<Q>(&self, q: &Q, make: impl FnOnce() -> T) -> Option<u32>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(i) = self.find(q) {
+            return Some(i);
+        }
+        let hash = self.hasher.hash_one(q);
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&i) = table.find(hash, |&i| {
+            self.items.get(i).is_some_and(|t| t.borrow() == q)
+        }) {
+            return Some(i);
+        }
+        let index = self.items.push(make())?;
+        table.insert_unique(hash, index, |&j| {
+            self.items
+                .get(j)
+                .map_or(0, |t| self.hasher.hash_one(t.borrow()))
+        });
+        Some(index)
+    }
+
+    fn table_bytes(&self) -> usize {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        table.allocation_size()
+    }
+}
+
+/// An interned string: a property or label key, a label value, a string property value, a
+/// target id. Comparing symbols compares strings for equality, not order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sym(NonZeroU32);
+
+impl Sym {
+    fn from_index(i: u32) -> Option<Self> {
+        i.checked_add(1).and_then(NonZeroU32::new).map(Self)
+    }
+
+    /// A dense index (0-based), for tables keyed by symbol.
+    #[must_use]
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+
+    fn raw(self) -> u32 {
+        self.0.get() - 1
+    }
+}
+
+/// An interned [`Value`] that is not stored inline: versions, lists, and instants or durations
+/// outside ±292 years of 1970.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ValueId(u32);
+
+impl ValueId {
+    /// A dense index (0-based).
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The symbol and value tables of an inventory, shared with its snapshots.
+///
+/// Tables only grow: a symbol stays valid for as long as any holder of the table lives. A
+/// fleet that churns through many target ids grows the table by one entry per id ever seen
+/// (about 50 bytes each); rebuilding the inventory from a snapshot reclaims them.
+pub struct Symbols {
+    strings: Interner<Box<str>>,
+    values: Interner<Value>,
+}
+
+impl fmt::Debug for Symbols {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Symbols")
+            .field("strings", &self.strings.items.len())
+            .field("values", &self.values.items.len())
+            .finish()
+    }
+}
+
+impl Symbols {
+    pub(crate) fn new() -> Self {
+        Self {
+            strings: Interner::new(),
+            values: Interner::new(),
+        }
+    }
+
+    /// The symbol of `s`, if it was ever interned. A string that was never interned matches
+    /// nothing in the inventory.
+    #[must_use]
+    pub fn lookup(&self, s: &str) -> Option<Sym> {
+        self.strings.find(s).and_then(Sym::from_index)
+    }
+
+    /// The string of a symbol.
+    #[must_use]
+    pub fn resolve(&self, sym: Sym) -> Option<&str> {
+        self.strings.items.get(sym.raw()).map(|b| &**b)
+    }
+
+    /// The id of an interned value, if it was ever interned.
+    #[must_use]
+    pub fn lookup_value(&self, v: &Value) -> Option<ValueId> {
+        self.values.find(v).map(ValueId)
+    }
+
+    /// The value of an id.
+    #[must_use]
+    pub fn value(&self, id: ValueId) -> Option<&Value> {
+        self.values.items.get(id.0)
+    }
+
+    /// How many strings are interned. Symbols are dense: `0..len` are all valid indexes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.strings.items.len() as usize
+    }
+
+    /// Whether no string is interned.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many values are interned.
+    #[must_use]
+    pub fn value_count(&self) -> usize {
+        self.values.items.len() as usize
+    }
+
+    /// The symbol at a dense index (see [`Sym::index`]).
+    #[must_use]
+    pub fn sym_at(&self, index: usize) -> Option<Sym> {
+        let i = u32::try_from(index).ok()?;
+        (i < self.strings.items.len())
+            .then(|| Sym::from_index(i))
+            .flatten()
+    }
+
+    pub(crate) fn intern(&self, s: &str) -> Option<Sym> {
+        self.strings
+            .intern(s, || s.into())
+            .and_then(Sym::from_index)
+    }
+
+    pub(crate) fn intern_value(&self, v: &Value) -> Option<ValueId> {
+        self.values.intern(v, || v.clone()).map(ValueId)
+    }
+
+    /// Approximate bytes held by the lookup tables (the entries themselves are counted by the
+    /// allocator, not here).
+    #[must_use]
+    pub fn table_bytes(&self) -> usize {
+        self.strings.table_bytes() + self.values.table_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_vec_crosses_chunk_and_segment_boundaries() {
+        let v = AppendVec::new();
+        for i in 0..5000u32 {
+            assert_eq!(v.push(i * 2), Some(i));
+        }
+        for i in 0..5000u32 {
+            assert_eq!(v.get(i), Some(&(i * 2)));
+        }
+        assert_eq!(v.get(5000), None);
+        assert_eq!(AppendVec::<u8>::locate(0), (0, 0, 0));
+        assert_eq!(AppendVec::<u8>::locate(1024), (1, 0, 0));
+        assert_eq!(AppendVec::<u8>::locate(3 * 1024 + 5), (2, 0, 5));
+        assert_eq!(AppendVec::<u8>::locate(u32::MAX).0, DIR_SEGMENTS - 1);
+    }
+
+    #[test]
+    fn interning_is_idempotent() {
+        let s = Symbols::new();
+        let a = s.intern("eu-west-1").unwrap();
+        let b = s.intern("us-east-1").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(s.intern("eu-west-1"), Some(a));
+        assert_eq!(s.lookup("us-east-1"), Some(b));
+        assert_eq!(s.lookup("nope"), None);
+        assert_eq!(s.resolve(a), Some("eu-west-1"));
+        let v = s.intern_value(&Value::Bool(true)).unwrap();
+        assert_eq!(s.value(v), Some(&Value::Bool(true)));
+    }
+}
