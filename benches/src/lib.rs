@@ -110,26 +110,21 @@ pub const PEER_LABEL_PREFIX: &str = "label:";
 /// from a file would hold it), and the map is bulk-built from sorted entries (its most
 /// compact form): the peer is measured at its smallest. It holds no id, kind or substrate.
 #[must_use]
-pub fn peer_map(target: Target) -> BTreeMap<String, String> {
-    let Target {
-        properties, labels, ..
-    } = target;
-    let mut entries: Vec<(String, String)> = Vec::with_capacity(properties.len() + labels.len());
-    for (k, mut v) in labels {
-        let mut k = if properties.contains_key(&k) {
+pub fn peer_map(target: &Target) -> BTreeMap<String, String> {
+    let mut entries: Vec<(String, String)> =
+        Vec::with_capacity(target.properties.len() + target.labels.len());
+    for (k, v) in &target.labels {
+        let k = if target.properties.contains_key(k) {
             format!("{PEER_LABEL_PREFIX}{k}")
         } else {
-            k
+            k.clone()
         };
-        k.shrink_to_fit();
-        v.shrink_to_fit();
-        entries.push((k, v));
+        entries.push((k, v.clone()));
     }
-    for (mut k, v) in properties {
+    for (k, v) in &target.properties {
         let mut v = v.to_string();
-        k.shrink_to_fit();
         v.shrink_to_fit();
-        entries.push((k, v));
+        entries.push((k.clone(), v));
     }
     entries.into_iter().collect()
 }
@@ -258,7 +253,7 @@ mod tests {
         for t in core_targets(200) {
             let props = t.properties.clone();
             let labels = t.labels.clone();
-            let map = peer_map(t);
+            let map = peer_map(&t);
             assert_eq!(map.len(), 20);
             for (k, v) in &props {
                 assert_eq!(map.get(k), Some(&v.to_string()));

@@ -363,13 +363,20 @@ fn hex(rng: &mut Rng, n: usize) -> String {
         .collect()
 }
 
+/// A Kubernetes version as the substrate reports it. Distribution builds are shared the way
+/// real fleets share them: one EKS build per patch release, a few GKE builds per patch.
 fn version(rng: &mut Rng, substrate: &str) -> Version {
     let minors: Vec<u32> = MINORS.iter().map(|m| m.1).collect();
     let minor = MINORS.get(rng.weighted(&minors)).map_or(29, |m| m.0);
     let patch = rng.below(12) as u64;
+    let mut build = Rng::new(minor * 1000 + patch);
     let suffix = match substrate {
-        "aws" => format!("-eks-{}", hex(rng, 7)),
-        "gcp" => format!("-gke.{}", 100 + rng.below(2_000_000)),
+        "aws" => format!("-eks-{}", hex(&mut build, 7)),
+        "gcp" => {
+            let k = rng.below(4);
+            let n = (0..=k).map(|_| build.below(900_000)).last().unwrap_or(0);
+            format!("-gke.{}", 1_000_000 + n)
+        }
         "edge" => "+k3s1".to_owned(),
         "on-prem" if rng.chance(0.5) => "+rke2r1".to_owned(),
         _ => String::new(),
@@ -670,5 +677,12 @@ mod tests {
         assert!(by_sub["aws"] > by_sub["edge"]);
         assert!(regions.len() >= 40, "{}", regions.len());
         assert!((100..400).contains(&frozen), "{frozen}");
+        // Versions are shared as in real fleets, not unique per target.
+        let versions: BTreeSet<String> = f
+            .targets
+            .iter()
+            .map(|t| t.properties["version"].to_string())
+            .collect();
+        assert!((60..600).contains(&versions.len()), "{}", versions.len());
     }
 }

@@ -27,6 +27,7 @@ mod feed;
 mod record;
 mod symbols;
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -585,6 +586,9 @@ pub struct Inventory {
     /// Reused lowest first, which keeps slots dense.
     free: BTreeSet<u32>,
     rotate_pin: bool,
+    /// Reused buffers for encoding.
+    scratch: Scratch,
+    key_cache: KeyCache,
 }
 
 impl fmt::Debug for Inventory {
@@ -624,6 +628,8 @@ impl Inventory {
             retired: VecDeque::new(),
             free: BTreeSet::new(),
             rotate_pin: false,
+            scratch: Scratch::default(),
+            key_cache: KeyCache::default(),
         }
     }
 
@@ -737,6 +743,16 @@ impl Inventory {
         })
     }
 
+    /// Inserts or replaces a target from a borrowed copy, as [`Mutation::Put`] does. Bulk
+    /// loaders use it to keep (or free later) their own copy of the targets.
+    ///
+    /// # Errors
+    ///
+    /// See [`Inventory::apply`].
+    pub fn put_ref(&mut self, target: &Target, expect: Expect) -> Result<Applied, InventoryError> {
+        self.put_inner(Cow::Borrowed(target), expect, None)
+    }
+
     /// Records an observation.
     ///
     /// # Errors
@@ -833,7 +849,7 @@ impl Inventory {
         fixed: Option<Generation>,
     ) -> Result<Applied, InventoryError> {
         match mutation {
-            Mutation::Put { target, expect } => self.put_inner(target, expect, fixed),
+            Mutation::Put { target, expect } => self.put_inner(Cow::Owned(target), expect, fixed),
             Mutation::Observe { id, observed } => {
                 let (slot, record) = self
                     .current(&id)
@@ -894,7 +910,7 @@ impl Inventory {
 
     fn put_inner(
         &mut self,
-        target: Target,
+        target: Cow<'_, Target>,
         expect: Expect,
         fixed: Option<Generation>,
     ) -> Result<Applied, InventoryError> {
@@ -913,25 +929,18 @@ impl Inventory {
                 });
             }
         }
-        let symbols = Arc::clone(&self.state.symbols);
-        let native = match &target.native_id {
-            Some(n) => {
-                let sym = symbols.intern(n.as_str()).ok_or(InventoryError::Full)?;
-                if let Some(owner) = self.state.get_by_native(n.as_str()) {
-                    if owner.id() != target.id.as_str() {
-                        return Err(InventoryError::NativeIdTaken {
-                            id: target.id.clone(),
-                            native_id: n.clone(),
-                            owner: TargetId::new(owner.id()).unwrap_or_else(|_| unreachable_id()),
-                        });
-                    }
+        if let Some(n) = &target.native_id {
+            if let Some(owner) = self.state.get_by_native(n.as_str()) {
+                if owner.id() != target.id.as_str() {
+                    return Err(InventoryError::NativeIdTaken {
+                        id: target.id.clone(),
+                        native_id: n.clone(),
+                        owner: TargetId::new(owner.id()).unwrap_or_else(|_| unreachable_id()),
+                    });
                 }
-                Some(sym)
             }
-            None => None,
-        };
-        let mut record = self.encode(&target, &symbols)?;
-        record.native_id = native;
+        }
+        let mut record = self.encode(&target)?;
         let slot = match &current {
             Some((slot, _)) => *slot,
             None => self.allocate_slot()?,
@@ -949,12 +958,16 @@ impl Inventory {
         let record = Arc::new(record);
         let i = slot.index();
         self.state.records.set(i, Some(Arc::clone(&record)));
-        if let Some(obs) = target.observed {
+        let (observed, history) = match target {
+            Cow::Owned(t) => (t.observed, t.history),
+            Cow::Borrowed(t) => (t.observed.clone(), t.history.clone()),
+        };
+        if let Some(obs) = observed {
             self.state.observed.set(i, Some(Arc::new(obs)));
         }
-        if !target.history.is_empty() {
+        if !history.is_empty() {
             let mut h = History::with_limit(self.history_limit);
-            for e in target.history.iter() {
+            for e in history.iter() {
                 h.push(e.clone());
             }
             self.state.history.set(i, Some(Arc::new(h)));
@@ -996,9 +1009,9 @@ impl Inventory {
         });
     }
 
-    fn shape(&mut self, mut keys: Vec<Sym>) -> Arc<[Sym]> {
-        keys.sort_unstable();
-        if let Some(s) = self.shapes.get(keys.as_slice()) {
+    /// The shared key list equal to `keys` (sorted).
+    fn shape(&mut self, keys: &[Sym]) -> Arc<[Sym]> {
+        if let Some(s) = self.shapes.get(keys) {
             return Arc::clone(s);
         }
         let s: Arc<[Sym]> = keys.into();
@@ -1019,51 +1032,77 @@ impl Inventory {
         arc
     }
 
-    fn encode(&mut self, t: &Target, symbols: &Symbols) -> Result<TargetRecord, InventoryError> {
+    fn encode(&mut self, t: &Target) -> Result<TargetRecord, InventoryError> {
         let full = || InventoryError::Full;
-        let id = symbols.intern(t.id.as_str()).ok_or_else(full)?;
-        let kind = symbols.intern(&t.kind).ok_or_else(full)?;
-        let substrate = symbols.intern(&t.substrate).ok_or_else(full)?;
-        let mut props = Vec::with_capacity(t.properties.len());
-        for (k, v) in &t.properties {
-            let k = symbols.intern(k).ok_or_else(full)?;
-            props.push((k, StoredValue::encode(v, symbols).ok_or_else(full)?));
+        let symbols = Arc::clone(&self.state.symbols);
+        // One lock acquisition for all of the target's strings.
+        let mut w = symbols.writer();
+        let id = w.intern(t.id.as_str()).ok_or_else(full)?;
+        let kind = w.intern(&t.kind).ok_or_else(full)?;
+        let substrate = w.intern(&t.substrate).ok_or_else(full)?;
+        let native_id = match &t.native_id {
+            Some(n) => Some(w.intern(n.as_str()).ok_or_else(full)?),
+            None => None,
+        };
+        let mut props = std::mem::take(&mut self.scratch.props);
+        let mut labels = std::mem::take(&mut self.scratch.labels);
+        props.clear();
+        labels.clear();
+        // Most targets have the same property and label names as the one before: compare
+        // the names with the cached ones instead of hashing them again.
+        let prop_syms = self
+            .key_cache
+            .props
+            .syms(t.properties.keys(), &mut w)
+            .ok_or_else(full)?;
+        for (k, v) in prop_syms.iter().zip(t.properties.values()) {
+            props.push((*k, StoredValue::encode(v, &mut w).ok_or_else(full)?));
         }
+        let label_syms = self
+            .key_cache
+            .labels
+            .syms(t.labels.keys(), &mut w)
+            .ok_or_else(full)?;
+        for (k, v) in label_syms.iter().zip(t.labels.values()) {
+            labels.push((*k, w.intern(v).ok_or_else(full)?));
+        }
+        let mut caps = Vec::with_capacity(t.capabilities.len());
+        for c in &t.capabilities {
+            caps.push(w.intern(c).ok_or_else(full)?);
+        }
+        let mut deps = Vec::with_capacity(t.depends_on.len());
+        for d in &t.depends_on {
+            deps.push(w.intern(d.as_str()).ok_or_else(full)?);
+        }
+        drop(w);
         props.sort_unstable_by_key(|(k, _)| *k);
-        let mut labels = Vec::with_capacity(t.labels.len());
-        for (k, v) in &t.labels {
-            labels.push((
-                symbols.intern(k).ok_or_else(full)?,
-                symbols.intern(v).ok_or_else(full)?,
-            ));
-        }
         labels.sort_unstable_by_key(|(k, _)| *k);
-        let mut caps = t
-            .capabilities
-            .iter()
-            .map(|c| symbols.intern(c))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(full)?;
         caps.sort_unstable();
-        let mut deps = t
-            .depends_on
-            .iter()
-            .map(|d| symbols.intern(d.as_str()))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(full)?;
         deps.sort_unstable();
-        let prop_keys = self.shape(props.iter().map(|(k, _)| *k).collect());
-        let label_keys = self.shape(labels.iter().map(|(k, _)| *k).collect());
+        let mut keys = std::mem::take(&mut self.scratch.keys);
+        keys.clear();
+        keys.extend(props.iter().map(|(k, _)| *k));
+        let prop_keys = self.shape(&keys);
+        keys.clear();
+        keys.extend(labels.iter().map(|(k, _)| *k));
+        let label_keys = self.shape(&keys);
+        let prop_vals: Box<[StoredValue]> = props.iter().map(|(_, v)| *v).collect();
+        let label_vals: Box<[Sym]> = labels.iter().map(|(_, v)| *v).collect();
+        self.scratch = Scratch {
+            keys,
+            props,
+            labels,
+        };
         Ok(TargetRecord {
             generation: Generation::ZERO,
             id,
             kind,
             substrate,
-            native_id: None,
+            native_id,
             prop_keys,
-            prop_vals: props.into_iter().map(|(_, v)| v).collect(),
+            prop_vals,
             label_keys,
-            label_vals: labels.into_iter().map(|(_, v)| v).collect(),
+            label_vals,
             capabilities: caps.into_boxed_slice(),
             depends_on: deps.into_boxed_slice(),
             desired: t.desired.as_ref().map(|d| self.document(d)),
@@ -1103,6 +1142,47 @@ impl Inventory {
             .filter(|&n| n < u32::MAX)
             .ok_or(InventoryError::Full)?;
         Ok(Slot(s))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    keys: Vec<Sym>,
+    props: Vec<(Sym, StoredValue)>,
+    labels: Vec<(Sym, Sym)>,
+}
+
+/// The last property and label names seen, with their symbols.
+#[derive(Debug, Default)]
+struct KeyCache {
+    props: KeyList,
+    labels: KeyList,
+}
+
+#[derive(Debug, Default)]
+struct KeyList {
+    names: Vec<String>,
+    syms: Vec<Sym>,
+}
+
+impl KeyList {
+    /// The symbols of `keys`, from the cache when the names are the same as last time.
+    fn syms<'k>(
+        &mut self,
+        keys: impl ExactSizeIterator<Item = &'k String> + Clone,
+        w: &mut symbols::SymbolWriter<'_>,
+    ) -> Option<&[Sym]> {
+        let same =
+            keys.len() == self.names.len() && keys.clone().zip(&self.names).all(|(a, b)| a == b);
+        if !same {
+            self.names.clear();
+            self.syms.clear();
+            for k in keys {
+                self.syms.push(w.intern(k)?);
+                self.names.push(k.clone());
+            }
+        }
+        Some(&self.syms)
     }
 }
 

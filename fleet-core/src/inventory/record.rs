@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::symbols::{Sym, Symbols, ValueId};
+use super::symbols::{Sym, SymbolWriter, Symbols, ValueId};
 use crate::digest::Document;
 use crate::value::{Duration, Value};
 use crate::version::Version;
@@ -99,7 +99,7 @@ impl ValueRef<'_> {
 
 impl StoredValue {
     /// Encodes a value, interning what must be.
-    pub(crate) fn encode(v: &Value, symbols: &Symbols) -> Option<Self> {
+    pub(crate) fn encode(v: &Value, symbols: &mut SymbolWriter<'_>) -> Option<Self> {
         Some(match v {
             Value::String(s) => Self::Str(symbols.intern(s)?),
             Value::Integer(i) => Self::Int(*i),

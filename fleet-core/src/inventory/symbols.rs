@@ -10,7 +10,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockWriteGuard};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
@@ -77,7 +77,7 @@ impl<T> AppendVec<T> {
 /// Interns values of one type.
 struct Interner<T> {
     items: AppendVec<T>,
-    table: RwLock<HashTable<u32>>,
+    table: RwLock<HashTable<(u32, u32)>>,
     hasher: DefaultHashBuilder,
 }
 
@@ -90,40 +90,48 @@ impl<T: Hash + Eq> Interner<T> {
         }
     }
 
+    /// A 32-bit hash, widened so that hashbrown's control bits come from it too: the table
+    /// stores it next to the index and never resolves a string to rehash.
+    fn hash<Q: Hash + ?Sized>(&self, q: &Q) -> (u64, u32) {
+        let h = self.hasher.hash_one(q);
+        let h32 = (h ^ (h >> 32)) as u32;
+        (u64::from(h32) << 32 | u64::from(h32), h32)
+    }
+
     fn find<Q>(&self, q: &Q) -> Option<u32>
     where
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hasher.hash_one(q);
+        let (hash, h32) = self.hash(q);
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         table
-            .find(hash, |&i| {
-                self.items.get(i).is_some_and(|t| t.borrow() == q)
+            .find(hash, |&(i, h)| {
+                h == h32 && self.items.get(i).is_some_and(|t| t.borrow() == q)
             })
-            .copied()
+            .map(|&(i, _)| i)
     }
 
-    fn intern<Q>(&self, q: &Q, make: impl FnOnce() -> T) -> Option<u32>
+    /// Interns under a write guard the caller holds, hashing once.
+    fn intern_locked<Q>(
+        &self,
+        table: &mut HashTable<(u32, u32)>,
+        q: &Q,
+        make: impl FnOnce() -> T,
+    ) -> Option<u32>
     where
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if let Some(i) = self.find(q) {
-            return Some(i);
-        }
-        let hash = self.hasher.hash_one(q);
-        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&i) = table.find(hash, |&i| {
-            self.items.get(i).is_some_and(|t| t.borrow() == q)
+        let (hash, h32) = self.hash(q);
+        if let Some(&(i, _)) = table.find(hash, |&(i, h)| {
+            h == h32 && self.items.get(i).is_some_and(|t| t.borrow() == q)
         }) {
             return Some(i);
         }
         let index = self.items.push(make())?;
-        table.insert_unique(hash, index, |&j| {
-            self.items
-                .get(j)
-                .map_or(0, |t| self.hasher.hash_one(t.borrow()))
+        table.insert_unique(hash, (index, h32), |&(_, h)| {
+            u64::from(h) << 32 | u64::from(h)
         });
         Some(index)
     }
@@ -247,14 +255,21 @@ impl Symbols {
             .flatten()
     }
 
-    pub(crate) fn intern(&self, s: &str) -> Option<Sym> {
-        self.strings
-            .intern(s, || s.into())
-            .and_then(Sym::from_index)
-    }
-
-    pub(crate) fn intern_value(&self, v: &Value) -> Option<ValueId> {
-        self.values.intern(v, || v.clone()).map(ValueId)
+    /// Takes the write locks once for a batch of interning (one target's strings).
+    pub(crate) fn writer(&self) -> SymbolWriter<'_> {
+        SymbolWriter {
+            symbols: self,
+            strings: self
+                .strings
+                .table
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            values: self
+                .values
+                .table
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
     }
 
     /// Approximate bytes held by the lookup tables (the entries themselves are counted by the
@@ -262,6 +277,30 @@ impl Symbols {
     #[must_use]
     pub fn table_bytes(&self) -> usize {
         self.strings.table_bytes() + self.values.table_bytes()
+    }
+}
+
+/// Interns while holding both tables' write locks. Readers wait (briefly) while one exists;
+/// the inventory holds one for the encoding of one target.
+pub(crate) struct SymbolWriter<'a> {
+    symbols: &'a Symbols,
+    strings: RwLockWriteGuard<'a, HashTable<(u32, u32)>>,
+    values: RwLockWriteGuard<'a, HashTable<(u32, u32)>>,
+}
+
+impl SymbolWriter<'_> {
+    pub(crate) fn intern(&mut self, s: &str) -> Option<Sym> {
+        self.symbols
+            .strings
+            .intern_locked(&mut self.strings, s, || s.into())
+            .and_then(Sym::from_index)
+    }
+
+    pub(crate) fn intern_value(&mut self, v: &Value) -> Option<ValueId> {
+        self.symbols
+            .values
+            .intern_locked(&mut self.values, v, || v.clone())
+            .map(ValueId)
     }
 }
 
@@ -288,14 +327,16 @@ mod tests {
     #[test]
     fn interning_is_idempotent() {
         let s = Symbols::new();
-        let a = s.intern("eu-west-1").unwrap();
-        let b = s.intern("us-east-1").unwrap();
+        let mut w = s.writer();
+        let a = w.intern("eu-west-1").unwrap();
+        let b = w.intern("us-east-1").unwrap();
         assert_ne!(a, b);
-        assert_eq!(s.intern("eu-west-1"), Some(a));
+        assert_eq!(w.intern("eu-west-1"), Some(a));
+        let v = w.intern_value(&Value::Bool(true)).unwrap();
+        drop(w);
         assert_eq!(s.lookup("us-east-1"), Some(b));
         assert_eq!(s.lookup("nope"), None);
         assert_eq!(s.resolve(a), Some("eu-west-1"));
-        let v = s.intern_value(&Value::Bool(true)).unwrap();
         assert_eq!(s.value(v), Some(&Value::Bool(true)));
     }
 }
