@@ -40,10 +40,10 @@ impl<T: Clone + Default> CowVec<T> {
         while chunks.len() <= c {
             chunks.push(Arc::new(vec![T::default(); CHUNK]));
         }
-        if let Some(chunk) = chunks.get_mut(c) {
-            if let Some(slot) = Arc::make_mut(chunk).get_mut(index & (CHUNK - 1)) {
-                *slot = value;
-            }
+        if let Some(chunk) = chunks.get_mut(c)
+            && let Some(slot) = Arc::make_mut(chunk).get_mut(index & (CHUNK - 1))
+        {
+            *slot = value;
         }
     }
 }

@@ -929,16 +929,15 @@ impl Inventory {
                 });
             }
         }
-        if let Some(n) = &target.native_id {
-            if let Some(owner) = self.state.get_by_native(n.as_str()) {
-                if owner.id() != target.id.as_str() {
-                    return Err(InventoryError::NativeIdTaken {
-                        id: target.id.clone(),
-                        native_id: n.clone(),
-                        owner: TargetId::new(owner.id()).unwrap_or_else(|_| unreachable_id()),
-                    });
-                }
-            }
+        if let Some(n) = &target.native_id
+            && let Some(owner) = self.state.get_by_native(n.as_str())
+            && owner.id() != target.id.as_str()
+        {
+            return Err(InventoryError::NativeIdTaken {
+                id: target.id.clone(),
+                native_id: n.clone(),
+                owner: TargetId::new(owner.id()).unwrap_or_else(|_| unreachable_id()),
+            });
         }
         let mut record = self.encode(&target)?;
         let slot = match &current {
@@ -974,10 +973,10 @@ impl Inventory {
         }
         let kind = match current {
             Some((_, old)) => {
-                if old.native_id != record.native_id {
-                    if let Some(n) = old.native_id {
-                        self.state.by_native.set(n.index(), 0);
-                    }
+                if old.native_id != record.native_id
+                    && let Some(n) = old.native_id
+                {
+                    self.state.by_native.set(n.index(), 0);
                 }
                 ChangeKind::Updated {
                     old,
