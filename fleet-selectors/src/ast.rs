@@ -323,10 +323,13 @@ impl fmt::Display for Subject {
                     DocRoot::Desired => "desired",
                     DocRoot::Observed => "observed",
                 })?;
+                // Once a segment needs brackets, the rest use them too: `.a` cannot follow `]`.
+                let mut bracketed = false;
                 for seg in path {
-                    if is_ident(seg) {
+                    if is_ident(seg) && !bracketed {
                         write!(f, ".{seg}")?;
                     } else {
+                        bracketed = true;
                         f.write_str("[")?;
                         write_quoted(f, seg)?;
                         f.write_str("]")?;
