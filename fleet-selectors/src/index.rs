@@ -25,6 +25,10 @@ pub struct TargetSet {
 }
 
 impl TargetSet {
+    pub(crate) fn new(slots: RoaringBitmap, generation: Generation) -> Self {
+        Self { slots, generation }
+    }
+
     /// How many targets.
     #[must_use]
     pub fn len(&self) -> u64 {
@@ -136,6 +140,49 @@ struct Buckets {
 }
 
 impl Buckets {
+    /// Builds from `(key, slot)` pairs in ascending slot order, with the finest bucket size
+    /// that keeps at most a quarter of [`MAX_BUCKETS`] buckets.
+    fn bulk(pairs: &[(u64, u32)]) -> Self {
+        let mut keys: Vec<u64> = pairs.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut shift = 0u32;
+        while shift < 60 {
+            let mut distinct = 0usize;
+            let mut last = None;
+            for k in &keys {
+                let b = k >> shift;
+                if last != Some(b) {
+                    distinct += 1;
+                    last = Some(b);
+                }
+            }
+            if distinct <= MAX_BUCKETS / 4 {
+                break;
+            }
+            shift += 4;
+        }
+        let mut groups: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        for (k, s) in pairs {
+            groups
+                .entry(if shift >= 64 { 0 } else { k >> shift })
+                .or_default()
+                .push(*s);
+        }
+        Self {
+            shift,
+            map: groups
+                .into_iter()
+                .map(|(b, slots)| {
+                    (
+                        b,
+                        RoaringBitmap::from_sorted_iter(slots).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     fn add(&mut self, key: u64, slot: u32) {
         self.map.entry(key >> self.shift).or_default().insert(slot);
         if self.map.len() > MAX_BUCKETS {
@@ -154,7 +201,7 @@ impl Buckets {
     }
 
     fn coarsen(&mut self) {
-        while self.map.len() > MAX_BUCKETS / 4 && self.shift < 64 {
+        while self.map.len() > MAX_BUCKETS / 4 && self.shift < 60 {
             self.shift += 4;
             let old = std::mem::take(&mut self.map);
             for (b, bits) in old {
@@ -204,12 +251,31 @@ struct LabelIndex {
     by_value: HashMap<Sym, RoaringBitmap>,
 }
 
-/// The cache of glob expansions, keyed by what the glob ranges over and its text.
-type GlobCache = HashMap<(GlobDomain, String), RoaringBitmap>;
+/// The cache of glob (and version-prefix) expansions, keyed by what they range over and
+/// their text; each keeps its compiled matchers so changes can update it cheaply.
+type GlobCache = HashMap<(GlobDomain, String), Expansion>;
+
+#[derive(Debug, Clone)]
+struct Expansion {
+    matchers: Vec<globset::GlobMatcher>,
+    prefix: Option<Version>,
+    bits: RoaringBitmap,
+}
+
+impl Expansion {
+    fn matches(&self, text: &str) -> bool {
+        match &self.prefix {
+            Some(p) => Version::parse(text).is_ok_and(|v| v.has_prefix(p)),
+            None => self.matchers.iter().any(|g| g.is_match(text)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum GlobDomain {
     Property(Sym),
+    /// Versions of a property under a prefix (the "glob" text is the prefix).
+    VersionPrefix(Sym),
     Label(Sym),
     LabelKeys,
     Capabilities,
@@ -289,10 +355,98 @@ impl SelectorIndex {
             substrates: HashMap::new(),
             globs: Mutex::new(HashMap::new()),
         };
-        for t in snapshot.iter() {
-            ix.add(t.slot().0, t.record(), snapshot.symbols());
-        }
+        ix.bulk(snapshot);
         ix
+    }
+
+    /// Builds every structure column by column: slots arrive in ascending order, so each
+    /// bitmap is built from a sorted run instead of by random inserts.
+    fn bulk(&mut self, snap: &Snapshot) {
+        fn bitmaps<K: std::hash::Hash + Eq>(
+            groups: HashMap<K, Vec<u32>>,
+        ) -> HashMap<K, RoaringBitmap> {
+            groups
+                .into_iter()
+                .map(|(k, slots)| {
+                    (
+                        k,
+                        RoaringBitmap::from_sorted_iter(slots).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        }
+        let mut kinds: HashMap<Sym, Vec<u32>> = HashMap::new();
+        let mut substrates: HashMap<Sym, Vec<u32>> = HashMap::new();
+        let mut caps: HashMap<Sym, Vec<u32>> = HashMap::new();
+        let mut all = Vec::with_capacity(snap.len());
+        for t in snap.iter() {
+            let s = t.slot().0;
+            all.push(s);
+            kinds.entry(t.kind_sym()).or_default().push(s);
+            substrates.entry(t.substrate_sym()).or_default().push(s);
+            for c in t.capability_syms() {
+                caps.entry(*c).or_default().push(s);
+            }
+        }
+        self.all = RoaringBitmap::from_sorted_iter(all).unwrap_or_default();
+        self.kinds = bitmaps(kinds);
+        self.substrates = bitmaps(substrates);
+        self.caps = bitmaps(caps);
+        let symbols = snap.symbols();
+        for (k, col) in snap.property_columns() {
+            let mut present = Vec::new();
+            let mut by_value: HashMap<StoredValue, Vec<u32>> = HashMap::new();
+            let mut ordered: Vec<(u64, u32)> = Vec::new();
+            for (slot, v) in col.iter() {
+                present.push(slot.0);
+                match ord_key(v) {
+                    Some(key) => ordered.push((key, slot.0)),
+                    None => by_value.entry(v).or_default().push(slot.0),
+                }
+            }
+            if present.is_empty() {
+                continue;
+            }
+            let mut p = PropIndex {
+                present: RoaringBitmap::from_sorted_iter(present).unwrap_or_default(),
+                by_value: bitmaps(by_value),
+                ordered: Buckets::default(),
+            };
+            if !ordered.is_empty() {
+                p.ordered = Buckets::bulk(&ordered);
+            }
+            for (v, bits) in &p.by_value {
+                if let StoredValue::Interned(id) = v
+                    && let Some(Value::Version(ver)) = symbols.value(*id)
+                {
+                    *self
+                        .versions
+                        .entry(k)
+                        .or_default()
+                        .entry(ver.clone())
+                        .or_default() |= bits;
+                }
+            }
+            self.props.insert(k, p);
+        }
+        for (k, col) in snap.label_columns() {
+            let mut present = Vec::new();
+            let mut by_value: HashMap<Sym, Vec<u32>> = HashMap::new();
+            for (slot, v) in col.iter() {
+                present.push(slot.0);
+                by_value.entry(v).or_default().push(slot.0);
+            }
+            if present.is_empty() {
+                continue;
+            }
+            self.labels.insert(
+                k,
+                LabelIndex {
+                    present: RoaringBitmap::from_sorted_iter(present).unwrap_or_default(),
+                    by_value: bitmaps(by_value),
+                },
+            );
+        }
     }
 
     /// The generation the index reflects.
@@ -356,12 +510,12 @@ impl SelectorIndex {
         if cache.is_empty() {
             return;
         }
-        for ((d, pattern), bits) in cache.iter_mut() {
-            if *d == domain && glob_matches(pattern, text) {
+        for ((d, _), e) in cache.iter_mut() {
+            if *d == domain && e.matches(text) {
                 if insert {
-                    bits.insert(slot);
+                    e.bits.insert(slot);
                 } else {
-                    bits.remove(slot);
+                    e.bits.remove(slot);
                 }
             }
         }
@@ -405,6 +559,12 @@ impl SelectorIndex {
                     if let StoredValue::Interned(id) = v
                         && let Some(Value::Version(ver)) = symbols.value(id)
                     {
+                        self.glob_touch(
+                            GlobDomain::VersionPrefix(k),
+                            &ver.to_string(),
+                            slot,
+                            insert,
+                        );
                         let vs = self.versions.entry(k).or_default();
                         let bits = vs.entry(ver.clone()).or_default();
                         set(bits, slot, insert);
@@ -512,10 +672,6 @@ impl SelectorIndex {
     }
 }
 
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    crate::compile::glob(pattern, crate::ast::Span::default()).is_ok_and(|g| g.is_match(text))
-}
-
 struct Query<'a> {
     ix: &'a SelectorIndex,
     snap: &'a Snapshot,
@@ -544,9 +700,15 @@ impl Query<'_> {
             }
             Node::And(xs) => self.and(xs, within),
             Node::Pred(p) => match within {
-                Some(w) if w.len() < SCAN_BELOW || !indexable(p) => self.scan(p, w),
+                // Few candidates left: read their values from the columns instead, unless
+                // the index answers from a lookup or a cached expansion anyway.
+                Some(w) if w.len() <= self.scan_limit(p) || !indexable(p) => {
+                    crate::bound::scan_pred(p, self.snap, self.now, w)
+                }
                 Some(w) => self.pred(p) & w,
-                None if !indexable(p) => self.scan(p, &self.ix.all),
+                None if !indexable(p) => {
+                    crate::bound::scan_pred(p, self.snap, self.now, &self.ix.all)
+                }
                 None => self.pred(p),
             },
         }
@@ -571,12 +733,35 @@ impl Query<'_> {
         acc.unwrap_or_else(|| self.ix.all.clone())
     }
 
+    /// Below this many candidates, checking them one by one (a few nanoseconds each from the
+    /// columns) beats building a predicate's full bitmap.
+    fn scan_limit(&self, p: &CPred) -> u64 {
+        let all = self.ix.all.len();
+        let ordered = match &p.test {
+            CTest::Cmp(op, Operand::Value(v)) => op.is_ordering() || ord_key_of(v).is_some(),
+            CTest::Cmp(_, Operand::Now(_)) | CTest::LabelInt(..) => true,
+            _ => false,
+        };
+        if ordered {
+            SCAN_BELOW.max(all / 4)
+        } else {
+            SCAN_BELOW
+        }
+    }
+
     /// A cheap upper bound of how many slots a node matches, for ordering `and` parts.
     fn estimate(&self, node: &Node) -> u64 {
         let all = self.ix.all.len();
         match node {
             Node::Pred(p) if !indexable(p) => u64::MAX,
             Node::Pred(p) => match (&p.subject, &p.test) {
+                (
+                    CSubject::Property(name, _),
+                    CTest::Cmp(CmpOp::Eq, Operand::Value(Value::Version(v))),
+                ) => self
+                    .sym(name)
+                    .map_or(0, |k| self.version_prefix(k, v).len()),
+                (_, CTest::Cmp(op, _)) if op.is_ordering() => all,
                 (CSubject::Property(name, _), CTest::Cmp(CmpOp::Eq, Operand::Value(v))) => self
                     .sym(name)
                     .and_then(|k| {
@@ -608,14 +793,7 @@ impl Query<'_> {
     }
 
     fn scan(&self, p: &CPred, candidates: &RoaringBitmap) -> RoaringBitmap {
-        candidates
-            .iter()
-            .filter(|&s| {
-                self.snap
-                    .slot(Slot(s))
-                    .is_some_and(|t| p.eval(&t, self.now))
-            })
-            .collect()
+        crate::bound::scan_pred(p, self.snap, self.now, candidates)
     }
 
     fn pred(&self, p: &CPred) -> RoaringBitmap {
@@ -791,29 +969,40 @@ impl Query<'_> {
                 out |= b;
             }
         }
-        for (text, g) in &set.globs {
-            let key = (domain, text.clone());
-            let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(b) = cache.get(&key) {
-                out |= b;
-                continue;
+        if set.globs.is_empty() {
+            return out;
+        }
+        // All the globs of one list are cached as one union, keyed by their texts joined
+        // with a separator no glob contains.
+        let texts: Vec<&str> = set.globs.iter().map(|(t, _)| t.as_str()).collect();
+        let key = (domain, texts.join("\u{0}"));
+        let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = cache.get(&key) {
+            out |= &e.bits;
+            return out;
+        }
+        let mut expanded = RoaringBitmap::new();
+        for (k, b) in entries() {
+            if self
+                .snap
+                .symbols()
+                .resolve(k)
+                .is_some_and(|s| set.globs.iter().any(|(_, g)| g.is_match(s)))
+            {
+                expanded |= b;
             }
-            let mut expanded = RoaringBitmap::new();
-            for (k, b) in entries() {
-                if self
-                    .snap
-                    .symbols()
-                    .resolve(k)
-                    .is_some_and(|s| g.is_match(s))
-                {
-                    expanded |= b;
-                }
-            }
-            out |= &expanded;
-            // Keep a bounded number of expansions; they are maintained on every change.
-            if cache.len() < 256 {
-                cache.insert(key, expanded);
-            }
+        }
+        out |= &expanded;
+        // Keep a bounded number of expansions; they are maintained on every change.
+        if cache.len() < 256 {
+            cache.insert(
+                key,
+                Expansion {
+                    matchers: set.globs.iter().map(|(_, g)| g.clone()).collect(),
+                    prefix: None,
+                    bits: expanded,
+                },
+            );
         }
         out
     }
@@ -932,6 +1121,26 @@ impl Query<'_> {
     }
 
     fn version_prefix(&self, key: Sym, prefix: &Version) -> RoaringBitmap {
+        let cache_key = (GlobDomain::VersionPrefix(key), prefix.to_string());
+        let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = cache.get(&cache_key) {
+            return e.bits.clone();
+        }
+        let out = self.version_prefix_uncached(key, prefix);
+        if cache.len() < 256 {
+            cache.insert(
+                cache_key,
+                Expansion {
+                    matchers: Vec::new(),
+                    prefix: Some(prefix.clone()),
+                    bits: out.clone(),
+                },
+            );
+        }
+        out
+    }
+
+    fn version_prefix_uncached(&self, key: Sym, prefix: &Version) -> RoaringBitmap {
         let mut out = RoaringBitmap::new();
         if let Some(vs) = self.ix.versions.get(&key) {
             // Versions under a prefix form one contiguous range of the order.

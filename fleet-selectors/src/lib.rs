@@ -98,6 +98,7 @@
 //! None. The crate does no IO and never reads the clock.
 
 mod ast;
+mod bound;
 mod compile;
 mod error;
 mod eval;
@@ -107,6 +108,7 @@ mod parse;
 mod spec;
 
 pub use ast::{CmpOp, DocRoot, Literal, LiteralKind, Predicate, Selector, Span, Subject, Test};
+pub use bound::BoundSelector;
 pub use compile::{CompiledSelector, compile};
 pub use error::{Diagnostic, SelectorError};
 pub use eval::{ExplainLine, Explanation, TargetView};

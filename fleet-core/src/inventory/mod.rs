@@ -34,7 +34,9 @@ use std::sync::{Arc, Weak};
 
 use cow::CowVec;
 pub use feed::{Change, ChangeKind, FeedCursor, FeedError};
+use record::Spec;
 pub use record::{Generation, Slot, StoredValue, TargetRecord, ValueRef};
+
 pub use symbols::{Sym, Symbols, ValueId};
 
 use crate::digest::{Digest, Document};
@@ -253,7 +255,11 @@ pub struct Snapshot {
     generation: Generation,
     len: usize,
     slot_end: u32,
-    records: CowVec<Option<Arc<TargetRecord>>>,
+    specs: CowVec<Option<Arc<Spec>>>,
+    /// One column per property name: the value of each slot, or `Absent`.
+    props: Arc<HashMap<Sym, CowVec<StoredValue>>>,
+    /// One column per label key.
+    labels: Arc<HashMap<Sym, CowVec<Option<Sym>>>>,
     observed: CowVec<Option<Arc<ObservedState>>>,
     history: CowVec<Option<Arc<History>>>,
     /// Indexed by id symbol: slot + 1, or 0.
@@ -280,7 +286,9 @@ impl Snapshot {
             generation: Generation::ZERO,
             len: 0,
             slot_end: 0,
-            records: CowVec::new(),
+            specs: CowVec::new(),
+            props: Arc::new(HashMap::new()),
+            labels: Arc::new(HashMap::new()),
             observed: CowVec::new(),
             history: CowVec::new(),
             by_id: CowVec::new(),
@@ -323,12 +331,65 @@ impl Snapshot {
     /// The target in `slot`, if the slot is live.
     #[must_use]
     pub fn slot(&self, slot: Slot) -> Option<TargetRef<'_>> {
-        let record = self.records.get(slot.index())?.as_ref()?;
+        let spec = self.specs.get(slot.index())?.as_ref()?;
         Some(TargetRef {
             snap: self,
             slot,
-            record,
+            spec,
         })
+    }
+
+    /// The column of a property: every slot's value. Scans read it instead of per-target
+    /// records; `None` when no target ever had the property.
+    #[must_use]
+    pub fn property_column(&self, key: Sym) -> Option<PropertyColumn<'_>> {
+        self.props.get(&key).map(PropertyColumn)
+    }
+
+    /// Every property column, with its name's symbol (in no particular order).
+    pub fn property_columns(&self) -> impl Iterator<Item = (Sym, PropertyColumn<'_>)> + '_ {
+        self.props.iter().map(|(k, c)| (*k, PropertyColumn(c)))
+    }
+
+    /// The column of a label key.
+    #[must_use]
+    pub fn label_column(&self, key: Sym) -> Option<LabelColumn<'_>> {
+        self.labels.get(&key).map(LabelColumn)
+    }
+
+    /// Every label column, with its key's symbol (in no particular order).
+    pub fn label_columns(&self) -> impl Iterator<Item = (Sym, LabelColumn<'_>)> + '_ {
+        self.labels.iter().map(|(k, c)| (*k, LabelColumn(c)))
+    }
+
+    /// The full record of a live slot (specification and values), as the change feed
+    /// carries it.
+    #[must_use]
+    pub fn record(&self, slot: Slot) -> Option<TargetRecord> {
+        let spec = self.specs.get(slot.index())?.as_ref()?;
+        Some(self.record_of(slot, spec))
+    }
+
+    fn record_of(&self, slot: Slot, spec: &Arc<Spec>) -> TargetRecord {
+        let i = slot.index();
+        TargetRecord {
+            spec: Arc::clone(spec),
+            prop_vals: spec
+                .prop_keys
+                .iter()
+                .map(|k| {
+                    self.props
+                        .get(k)
+                        .and_then(|c| c.get(i).copied())
+                        .unwrap_or_default()
+                })
+                .collect(),
+            label_vals: spec
+                .label_keys
+                .iter()
+                .filter_map(|k| self.labels.get(k).and_then(|c| c.get(i).copied().flatten()))
+                .collect(),
+        }
     }
 
     /// The target with this id.
@@ -368,7 +429,50 @@ impl Snapshot {
 pub struct TargetRef<'a> {
     snap: &'a Snapshot,
     slot: Slot,
-    record: &'a Arc<TargetRecord>,
+    spec: &'a Arc<Spec>,
+}
+
+/// A property's values for every slot of a snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyColumn<'a>(&'a CowVec<StoredValue>);
+
+impl<'a> PropertyColumn<'a> {
+    /// The value in `slot`, if it has one.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, slot: Slot) -> Option<StoredValue> {
+        match self.0.get(slot.index()) {
+            None | Some(StoredValue::Absent) => None,
+            Some(v) => Some(*v),
+        }
+    }
+
+    /// Every slot that has a value, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, StoredValue)> + 'a {
+        self.0
+            .iter()
+            .filter_map(|(i, v)| Some((Slot(u32::try_from(i).ok()?), *v)))
+    }
+}
+
+/// A label key's values for every slot of a snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelColumn<'a>(&'a CowVec<Option<Sym>>);
+
+impl<'a> LabelColumn<'a> {
+    /// The value in `slot`, if the target has the label.
+    #[inline]
+    #[must_use]
+    pub fn get(&self, slot: Slot) -> Option<Sym> {
+        self.0.get(slot.index()).copied().flatten()
+    }
+
+    /// Every slot that has the label, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, Sym)> + 'a {
+        self.0
+            .iter()
+            .filter_map(|(i, v)| Some((Slot(u32::try_from(i).ok()?), (*v)?)))
+    }
 }
 
 impl fmt::Debug for TargetRef<'_> {
@@ -391,76 +495,110 @@ impl<'a> TargetRef<'a> {
         self.slot
     }
 
-    /// The interned record.
+    /// The full interned record (specification and values), as the change feed carries it.
     #[must_use]
-    pub fn record(&self) -> &'a Arc<TargetRecord> {
-        self.record
+    pub fn record(&self) -> TargetRecord {
+        self.snap.record_of(self.slot, self.spec)
+    }
+
+    /// The capability symbols, sorted by symbol.
+    #[must_use]
+    pub fn capability_syms(&self) -> &'a [Sym] {
+        &self.spec.capabilities
+    }
+
+    /// The kind symbol.
+    #[must_use]
+    pub fn kind_sym(&self) -> Sym {
+        self.spec.kind
+    }
+
+    /// The substrate symbol.
+    #[must_use]
+    pub fn substrate_sym(&self) -> Sym {
+        self.spec.substrate
     }
 
     /// The id.
     #[must_use]
     pub fn id(&self) -> &'a str {
-        self.sym(self.record.id)
+        self.sym(self.spec.id)
     }
 
     /// The kind.
     #[must_use]
     pub fn kind(&self) -> &'a str {
-        self.sym(self.record.kind)
+        self.sym(self.spec.kind)
     }
 
     /// The substrate.
     #[must_use]
     pub fn substrate(&self) -> &'a str {
-        self.sym(self.record.substrate)
+        self.sym(self.spec.substrate)
     }
 
     /// The native id.
     #[must_use]
     pub fn native_id(&self) -> Option<&'a str> {
-        self.record.native_id.map(|s| self.sym(s))
+        self.spec.native_id.map(|s| self.sym(s))
     }
 
     /// The generation of the last specification change.
     #[must_use]
     pub fn generation(&self) -> Generation {
-        self.record.generation
+        self.spec.generation
     }
 
     /// A property's value.
     #[must_use]
     pub fn property(&self, name: &str) -> Option<ValueRef<'a>> {
         let key = self.snap.symbols.lookup(name)?;
-        self.record.property(key)?.resolve(&self.snap.symbols)
+        self.snap
+            .props
+            .get(&key)
+            .and_then(|c| PropertyColumn(c).get(self.slot))?
+            .resolve(&self.snap.symbols)
     }
 
     /// A label's value.
     #[must_use]
     pub fn label(&self, key: &str) -> Option<&'a str> {
         let key = self.snap.symbols.lookup(key)?;
-        self.record.label(key).map(|v| self.sym(v))
+        let v = self
+            .snap
+            .labels
+            .get(&key)
+            .and_then(|c| LabelColumn(c).get(self.slot))?;
+        Some(self.sym(v))
     }
 
     /// All properties, in symbol order (not name order).
     pub fn properties(&self) -> impl Iterator<Item = (&'a str, ValueRef<'a>)> + 'a {
-        let symbols: &'a Symbols = &self.snap.symbols;
-        self.record
-            .properties()
-            .filter_map(move |(k, v)| Some((symbols.resolve(k)?, v.resolve(symbols)?)))
+        let snap: &'a Snapshot = self.snap;
+        let slot = self.slot;
+        self.spec.prop_keys.iter().filter_map(move |k| {
+            let v = snap
+                .props
+                .get(k)
+                .and_then(|c| PropertyColumn(c).get(slot))?;
+            Some((snap.symbols.resolve(*k)?, v.resolve(&snap.symbols)?))
+        })
     }
 
     /// All labels, in symbol order.
     pub fn labels(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let symbols: &'a Symbols = &self.snap.symbols;
-        self.record
-            .labels()
-            .filter_map(move |(k, v)| Some((symbols.resolve(k)?, symbols.resolve(v)?)))
+        let snap: &'a Snapshot = self.snap;
+        let slot = self.slot;
+        self.spec.label_keys.iter().filter_map(move |k| {
+            let v = snap.labels.get(k).and_then(|c| LabelColumn(c).get(slot))?;
+            Some((snap.symbols.resolve(*k)?, snap.symbols.resolve(v)?))
+        })
     }
 
     /// Capabilities, in symbol order.
     pub fn capabilities(&self) -> impl Iterator<Item = &'a str> + 'a {
         let symbols: &'a Symbols = &self.snap.symbols;
-        self.record
+        self.spec
             .capabilities
             .iter()
             .filter_map(move |s| symbols.resolve(*s))
@@ -469,7 +607,7 @@ impl<'a> TargetRef<'a> {
     /// Dependencies, in symbol order.
     pub fn depends_on(&self) -> impl Iterator<Item = &'a str> + 'a {
         let symbols: &'a Symbols = &self.snap.symbols;
-        self.record
+        self.spec
             .depends_on
             .iter()
             .filter_map(move |s| symbols.resolve(*s))
@@ -478,7 +616,7 @@ impl<'a> TargetRef<'a> {
     /// The desired document.
     #[must_use]
     pub fn desired(&self) -> Option<&'a Arc<Document>> {
-        self.record.desired.as_ref()
+        self.spec.desired.as_ref()
     }
 
     /// The last observation.
@@ -838,9 +976,45 @@ impl Inventory {
         }
     }
 
-    fn current(&self, id: &TargetId) -> Option<(Slot, Arc<TargetRecord>)> {
+    fn current(&self, id: &TargetId) -> Option<(Slot, Arc<Spec>)> {
         let t = self.state.get(id.as_str())?;
-        Some((t.slot, Arc::clone(t.record)))
+        Some((t.slot, Arc::clone(t.spec)))
+    }
+
+    /// Writes a record's values into the property and label columns, clearing the names
+    /// the previous specification had and this one does not.
+    fn write_columns(&mut self, slot: Slot, old: Option<&Spec>, new: Option<&TargetRecord>) {
+        let i = slot.index();
+        let props = Arc::make_mut(&mut self.state.props);
+        if let Some(old) = old {
+            for k in old.prop_keys.iter() {
+                if new.is_none_or(|n| n.spec.prop_keys.binary_search(k).is_err())
+                    && let Some(col) = props.get_mut(k)
+                {
+                    col.set(i, StoredValue::Absent);
+                }
+            }
+        }
+        if let Some(new) = new {
+            for (k, v) in new.properties() {
+                props.entry(k).or_insert_with(CowVec::new).set(i, v);
+            }
+        }
+        let labels = Arc::make_mut(&mut self.state.labels);
+        if let Some(old) = old {
+            for k in old.label_keys.iter() {
+                if new.is_none_or(|n| n.spec.label_keys.binary_search(k).is_err())
+                    && let Some(col) = labels.get_mut(k)
+                {
+                    col.set(i, None);
+                }
+            }
+        }
+        if let Some(new) = new {
+            for (k, v) in new.labels() {
+                labels.entry(k).or_insert_with(CowVec::new).set(i, Some(v));
+            }
+        }
     }
 
     fn apply_inner(
@@ -890,19 +1064,22 @@ impl Inventory {
             Mutation::Remove { id, expect } => {
                 let current = self.current(&id);
                 Self::check(&id, expect, current.as_ref().map(|(_, r)| r.generation))?;
-                let (slot, old) = current.ok_or_else(|| InventoryError::NotFound(id.clone()))?;
+                let (slot, old_spec) =
+                    current.ok_or_else(|| InventoryError::NotFound(id.clone()))?;
                 let generation = self.next_generation(fixed)?;
                 let i = slot.index();
-                self.state.records.set(i, None);
+                let old = Arc::new(self.state.record_of(slot, &old_spec));
+                self.write_columns(slot, Some(&old_spec), None);
+                self.state.specs.set(i, None);
                 self.state.observed.set(i, None);
                 self.state.history.set(i, None);
-                self.state.by_id.set(old.id.index(), 0);
-                if let Some(n) = old.native_id {
+                self.state.by_id.set(old.id().index(), 0);
+                if let Some(n) = old.native_id() {
                     self.state.by_native.set(n.index(), 0);
                 }
                 self.state.len -= 1;
                 self.retire(slot.0);
-                self.commit(generation, slot, old.id, ChangeKind::Removed { old });
+                self.commit(generation, slot, old.id(), ChangeKind::Removed { old });
                 Ok(Applied { generation, slot })
             }
         }
@@ -953,10 +1130,14 @@ impl Inventory {
                 return Err(e);
             }
         };
-        record.generation = generation;
+        Arc::make_mut(&mut record.spec).generation = generation;
         let record = Arc::new(record);
         let i = slot.index();
-        self.state.records.set(i, Some(Arc::clone(&record)));
+        let old = current
+            .as_ref()
+            .map(|(s, spec)| Arc::new(self.state.record_of(*s, spec)));
+        self.write_columns(slot, current.as_ref().map(|(_, s)| &**s), Some(&record));
+        self.state.specs.set(i, Some(Arc::clone(&record.spec)));
         let (observed, history) = match target {
             Cow::Owned(t) => (t.observed, t.history),
             Cow::Borrowed(t) => (t.observed.clone(), t.history.clone()),
@@ -971,10 +1152,10 @@ impl Inventory {
             }
             self.state.history.set(i, Some(Arc::new(h)));
         }
-        let kind = match current {
-            Some((_, old)) => {
-                if old.native_id != record.native_id
-                    && let Some(n) = old.native_id
+        let kind = match old {
+            Some(old) => {
+                if old.native_id() != record.native_id()
+                    && let Some(n) = old.native_id()
                 {
                     self.state.by_native.set(n.index(), 0);
                 }
@@ -985,16 +1166,16 @@ impl Inventory {
             }
             None => {
                 self.state.len += 1;
-                self.state.by_id.set(record.id.index(), slot.0 + 1);
+                self.state.by_id.set(record.id().index(), slot.0 + 1);
                 ChangeKind::Inserted {
                     new: Arc::clone(&record),
                 }
             }
         };
-        if let Some(n) = record.native_id {
+        if let Some(n) = record.native_id() {
             self.state.by_native.set(n.index(), slot.0 + 1);
         }
-        self.commit(generation, slot, record.id, kind);
+        self.commit(generation, slot, record.id(), kind);
         Ok(Applied { generation, slot })
     }
 
@@ -1093,18 +1274,20 @@ impl Inventory {
             labels,
         };
         Ok(TargetRecord {
-            generation: Generation::ZERO,
-            id,
-            kind,
-            substrate,
-            native_id,
-            prop_keys,
+            spec: Arc::new(Spec {
+                generation: Generation::ZERO,
+                id,
+                kind,
+                substrate,
+                native_id,
+                prop_keys,
+                label_keys,
+                capabilities: caps.into_boxed_slice(),
+                depends_on: deps.into_boxed_slice(),
+                desired: t.desired.as_ref().map(|d| self.document(d)),
+            }),
             prop_vals,
-            label_keys,
             label_vals,
-            capabilities: caps.into_boxed_slice(),
-            depends_on: deps.into_boxed_slice(),
-            desired: t.desired.as_ref().map(|d| self.document(d)),
         })
     }
 

@@ -41,7 +41,7 @@ impl Slot {
 /// A property value as the inventory stores it: 16 bytes, strings interned, instants and
 /// durations inline as nanoseconds when they fit, everything else interned as a
 /// [`ValueId`]. Equality is exact (floats by bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StoredValue {
     /// An interned string.
     Str(Sym),
@@ -57,6 +57,9 @@ pub enum StoredValue {
     DurNs(i64),
     /// Any other value (versions, lists, far instants), interned.
     Interned(ValueId),
+    /// No value (the empty entry of a column).
+    #[default]
+    Absent,
 }
 
 /// A borrowed view of a property value, resolved from the symbol tables without allocating.
@@ -150,6 +153,7 @@ impl StoredValue {
             Self::DurNs(n) => {
                 ValueRef::Duration(Duration::from_delta(chrono::TimeDelta::nanoseconds(n)))
             }
+            Self::Absent => return None,
             Self::Interned(id) => match symbols.value(id)? {
                 Value::String(s) => ValueRef::String(s),
                 Value::Integer(i) => ValueRef::Integer(*i),
@@ -164,13 +168,10 @@ impl StoredValue {
     }
 }
 
-/// The interned form of a target's specification (everything but observed state and
-/// history, which live in their own columns so that observations do not rewrite it).
-///
-/// Indexers read these through the change feed: keys and values are symbols, so an inverted
-/// index is a map from `(key, StoredValue)` to a bitmap of slots.
+/// The interned specification of a target without its property and label values, which
+/// live in per-name columns of the inventory (so scans read one dense column per property).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TargetRecord {
+pub(crate) struct Spec {
     pub(crate) generation: Generation,
     pub(crate) id: Sym,
     pub(crate) kind: Sym,
@@ -178,49 +179,60 @@ pub struct TargetRecord {
     pub(crate) native_id: Option<Sym>,
     /// Sorted by symbol; shared between targets with the same property names.
     pub(crate) prop_keys: Arc<[Sym]>,
-    pub(crate) prop_vals: Box<[StoredValue]>,
     /// Sorted by symbol; shared between targets with the same label keys.
     pub(crate) label_keys: Arc<[Sym]>,
-    pub(crate) label_vals: Box<[Sym]>,
     pub(crate) capabilities: Box<[Sym]>,
     pub(crate) depends_on: Box<[Sym]>,
     pub(crate) desired: Option<Arc<Document>>,
+}
+
+/// The interned form of a target's specification (everything but observed state and
+/// history), as the change feed reports it.
+///
+/// Indexers read these through the change feed: keys and values are symbols, so an inverted
+/// index is a map from `(key, StoredValue)` to a bitmap of slots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRecord {
+    pub(crate) spec: Arc<Spec>,
+    pub(crate) prop_vals: Box<[StoredValue]>,
+    pub(crate) label_vals: Box<[Sym]>,
 }
 
 impl TargetRecord {
     /// The generation of the last change to this specification.
     #[must_use]
     pub fn generation(&self) -> Generation {
-        self.generation
+        self.spec.generation
     }
 
     /// The id symbol.
     #[must_use]
     pub fn id(&self) -> Sym {
-        self.id
+        self.spec.id
     }
 
     /// The kind symbol.
     #[must_use]
     pub fn kind(&self) -> Sym {
-        self.kind
+        self.spec.kind
     }
 
     /// The substrate symbol.
     #[must_use]
     pub fn substrate(&self) -> Sym {
-        self.substrate
+        self.spec.substrate
     }
 
     /// The native id symbol.
     #[must_use]
     pub fn native_id(&self) -> Option<Sym> {
-        self.native_id
+        self.spec.native_id
     }
 
     /// Property keys (sorted by symbol) and values, pairwise.
     pub fn properties(&self) -> impl ExactSizeIterator<Item = (Sym, StoredValue)> + '_ {
-        self.prop_keys
+        self.spec
+            .prop_keys
             .iter()
             .copied()
             .zip(self.prop_vals.iter().copied())
@@ -229,13 +241,14 @@ impl TargetRecord {
     /// The stored value of a property.
     #[must_use]
     pub fn property(&self, key: Sym) -> Option<StoredValue> {
-        let i = self.prop_keys.binary_search(&key).ok()?;
+        let i = self.spec.prop_keys.binary_search(&key).ok()?;
         self.prop_vals.get(i).copied()
     }
 
     /// Label keys (sorted by symbol) and values, pairwise.
     pub fn labels(&self) -> impl ExactSizeIterator<Item = (Sym, Sym)> + '_ {
-        self.label_keys
+        self.spec
+            .label_keys
             .iter()
             .copied()
             .zip(self.label_vals.iter().copied())
@@ -244,25 +257,25 @@ impl TargetRecord {
     /// The value of a label.
     #[must_use]
     pub fn label(&self, key: Sym) -> Option<Sym> {
-        let i = self.label_keys.binary_search(&key).ok()?;
+        let i = self.spec.label_keys.binary_search(&key).ok()?;
         self.label_vals.get(i).copied()
     }
 
     /// Capability symbols, sorted by symbol.
     #[must_use]
     pub fn capabilities(&self) -> &[Sym] {
-        &self.capabilities
+        &self.spec.capabilities
     }
 
     /// Dependency id symbols, sorted by symbol.
     #[must_use]
     pub fn depends_on(&self) -> &[Sym] {
-        &self.depends_on
+        &self.spec.depends_on
     }
 
     /// The desired document, shared with every target that desires the same one.
     #[must_use]
     pub fn desired(&self) -> Option<&Arc<Document>> {
-        self.desired.as_ref()
+        self.spec.desired.as_ref()
     }
 }
