@@ -17,8 +17,10 @@
 //!   append-only tables shared with snapshots, so a [`Snapshot`] is a handful of reference
 //!   count increments, immutable, and unaffected by later writes. The first write to a chunk
 //!   after a snapshot copies that chunk (1,024 entries).
-//! * **Columns.** Specification, observed state and history are separate columns: an
-//!   observation replaces one pointer and does not rewrite the target.
+//! * **Columns.** Property values live in one column per property name, label values in one
+//!   per label key, so scans read dense memory by slot; the slot itself holds a value-free
+//!   specification. Observed state and history are separate columns: an observation replaces
+//!   one pointer and does not rewrite the target. The change feed carries full records.
 //! * **Dedup.** Strings are interned; targets with the same property or label names share
 //!   one key list; identical desired documents (same canonical digest) are stored once.
 
