@@ -292,7 +292,14 @@ impl Checker<'_> {
             (CSubject::Path(..), Test::In { negated, values }) => {
                 let mut set = ValueSet::default();
                 for v in values {
-                    set.json.push(Self::json_scalar(v)?);
+                    let Some(scalar) = Self::json_scalar(v) else {
+                        self.problems.push(Diagnostic::new(
+                            "`now` is not compared with documents",
+                            v.span,
+                        ));
+                        return None;
+                    };
+                    set.json.push(scalar);
                 }
                 CTest::In {
                     negated: *negated,
@@ -300,7 +307,11 @@ impl Checker<'_> {
                 }
             }
             (CSubject::Path(..), Test::Glob(lit)) => {
-                let text = lit.text().unwrap_or_default();
+                let Some(text) = lit.text() else {
+                    self.problems
+                        .push(Diagnostic::new("expected a glob", lit.span));
+                    return None;
+                };
                 let g = glob(text, lit.span)
                     .map_err(|d| self.problems.push(d))
                     .ok()?;

@@ -85,6 +85,9 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// How many diagnostics [`SelectorError::render`] shows (each repeats its source line).
+pub const RENDER_LIMIT: usize = 20;
+
 /// A selector that could not be parsed or does not fit the schema. Holds every problem found
 /// and the source text, so it can render them.
 ///
@@ -115,14 +118,25 @@ impl SelectorError {
         }
     }
 
-    /// Every diagnostic rendered with its caret line, separated by blank lines.
+    /// The first [`RENDER_LIMIT`] diagnostics rendered with their caret lines, separated by
+    /// blank lines, then how many more there were.
     #[must_use]
     pub fn render(&self) -> String {
-        self.diagnostics
+        let mut out = self
+            .diagnostics
             .iter()
+            .take(RENDER_LIMIT)
             .map(|d| d.render(&self.input))
             .collect::<Vec<_>>()
-            .join("\n\n")
+            .join("\n\n");
+        let more = self.diagnostics.len().saturating_sub(RENDER_LIMIT);
+        if more > 0 {
+            out.push_str(&format!(
+                "\n\n... and {more} more problem{}",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        out
     }
 }
 

@@ -91,11 +91,21 @@ impl TargetSet {
         }
     }
 
-    /// The ids of the targets, through a snapshot at the set's generation.
-    pub fn ids<'s>(&'s self, snapshot: &'s Snapshot) -> impl Iterator<Item = &'s str> + 's {
+    /// The ids of the targets, through a snapshot at the set's generation. The ids borrow
+    /// the snapshot only, so they outlive the set.
+    pub fn ids<'s>(&self, snapshot: &'s Snapshot) -> impl Iterator<Item = &'s str> + 's {
         self.slots
-            .iter()
+            .clone()
+            .into_iter()
             .filter_map(move |s| snapshot.slot(Slot(s)).map(|t| t.id()))
+    }
+}
+
+fn set_bit(bits: &mut RoaringBitmap, slot: u32, insert: bool) {
+    if insert {
+        bits.insert(slot);
+    } else {
+        bits.remove(slot);
     }
 }
 
@@ -257,6 +267,7 @@ type GlobCache = HashMap<(GlobDomain, String), Expansion>;
 
 #[derive(Debug, Clone)]
 struct Expansion {
+    exact: Vec<String>,
     matchers: Vec<globset::GlobMatcher>,
     prefix: Option<Version>,
     bits: RoaringBitmap,
@@ -266,7 +277,10 @@ impl Expansion {
     fn matches(&self, text: &str) -> bool {
         match &self.prefix {
             Some(p) => Version::parse(text).is_ok_and(|v| v.has_prefix(p)),
-            None => self.matchers.iter().any(|g| g.is_match(text)),
+            None => {
+                self.exact.iter().any(|e| e == text)
+                    || self.matchers.iter().any(|g| g.is_match(text))
+            }
         }
     }
 }
@@ -496,10 +510,7 @@ impl SelectorIndex {
     fn apply(&mut self, slot: u32, kind: &ChangeKind, symbols: &Symbols) {
         match kind {
             ChangeKind::Inserted { new } => self.add(slot, new, symbols),
-            ChangeKind::Updated { old, new } => {
-                self.remove(slot, old, symbols);
-                self.add(slot, new, symbols);
-            }
+            ChangeKind::Updated { old, new } => self.update(slot, old, new, symbols),
             ChangeKind::Removed { old } => self.remove(slot, old, symbols),
             _ => {}
         }
@@ -530,76 +541,175 @@ impl SelectorIndex {
     }
 
     fn edit(&mut self, slot: u32, r: &TargetRecord, symbols: &Symbols, insert: bool) {
-        fn set(bits: &mut RoaringBitmap, slot: u32, insert: bool) {
-            if insert {
-                bits.insert(slot);
-            } else {
-                bits.remove(slot);
-            }
-        }
-        set(&mut self.all, slot, insert);
-        set(self.kinds.entry(r.kind()).or_default(), slot, insert);
-        set(
+        set_bit(&mut self.all, slot, insert);
+        set_bit(self.kinds.entry(r.kind()).or_default(), slot, insert);
+        set_bit(
             self.substrates.entry(r.substrate()).or_default(),
             slot,
             insert,
         );
         for (k, v) in r.properties() {
-            let p = self.props.entry(k).or_default();
-            set(&mut p.present, slot, insert);
-            match ord_key(v) {
-                Some(key) if insert => p.ordered.add(key, slot),
-                Some(key) => p.ordered.remove(key, slot),
-                None => {
-                    let bits = p.by_value.entry(v).or_default();
-                    set(bits, slot, insert);
-                    if !insert && bits.is_empty() {
-                        p.by_value.remove(&v);
+            self.edit_prop(slot, k, v, symbols, insert);
+        }
+        for (k, v) in r.labels() {
+            self.edit_label(slot, k, v, symbols, insert);
+        }
+        for &c in r.capabilities() {
+            set_bit(self.caps.entry(c).or_default(), slot, insert);
+        }
+        self.refresh_any_of(slot, r, symbols, insert);
+    }
+
+    /// An update touches only what changed: a typical change edits one or two fields.
+    fn update(&mut self, slot: u32, old: &TargetRecord, new: &TargetRecord, symbols: &Symbols) {
+        if old.kind() != new.kind() {
+            set_bit(self.kinds.entry(old.kind()).or_default(), slot, false);
+            set_bit(self.kinds.entry(new.kind()).or_default(), slot, true);
+        }
+        if old.substrate() != new.substrate() {
+            set_bit(
+                self.substrates.entry(old.substrate()).or_default(),
+                slot,
+                false,
+            );
+            set_bit(
+                self.substrates.entry(new.substrate()).or_default(),
+                slot,
+                true,
+            );
+        }
+        let (mut a, mut b) = (old.properties().peekable(), new.properties().peekable());
+        loop {
+            match (a.peek().copied(), b.peek().copied()) {
+                (None, None) => break,
+                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
+                    if va != vb {
+                        self.edit_prop(slot, ka, va, symbols, false);
+                        self.edit_prop(slot, kb, vb, symbols, true);
                     }
-                    if let StoredValue::Interned(id) = v
-                        && let Some(Value::Version(ver)) = symbols.value(id)
-                    {
-                        self.glob_touch(
-                            GlobDomain::VersionPrefix(k),
-                            &ver.to_string(),
-                            slot,
-                            insert,
-                        );
-                        let vs = self.versions.entry(k).or_default();
-                        let bits = vs.entry(ver.clone()).or_default();
-                        set(bits, slot, insert);
-                        if !insert && bits.is_empty() {
-                            vs.remove(ver);
-                        }
-                    }
-                    if let StoredValue::Str(s) = v
-                        && let Some(text) = symbols.resolve(s)
-                    {
-                        self.glob_touch(GlobDomain::Property(k), text, slot, insert);
-                    }
+                    a.next();
+                    b.next();
+                }
+                (Some((ka, va)), Some((kb, _))) if ka < kb => {
+                    self.edit_prop(slot, ka, va, symbols, false);
+                    a.next();
+                }
+                (Some((ka, va)), None) => {
+                    self.edit_prop(slot, ka, va, symbols, false);
+                    a.next();
+                }
+                (_, Some((kb, vb))) => {
+                    self.edit_prop(slot, kb, vb, symbols, true);
+                    b.next();
                 }
             }
         }
-        for (k, v) in r.labels() {
-            let l = self.labels.entry(k).or_default();
-            set(&mut l.present, slot, insert);
-            let bits = l.by_value.entry(v).or_default();
-            set(bits, slot, insert);
-            if !insert && bits.is_empty() {
-                l.by_value.remove(&v);
-            }
-            if let Some(text) = symbols.resolve(v) {
-                self.glob_touch(GlobDomain::Label(k), text, slot, insert);
-            }
-            if let Some(text) = symbols.resolve(k) {
-                self.glob_touch(GlobDomain::LabelKeys, text, slot, insert);
+        let (mut a, mut b) = (old.labels().peekable(), new.labels().peekable());
+        let mut keys_changed = false;
+        loop {
+            match (a.peek().copied(), b.peek().copied()) {
+                (None, None) => break,
+                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
+                    if va != vb {
+                        self.edit_label(slot, ka, va, symbols, false);
+                        self.edit_label(slot, kb, vb, symbols, true);
+                    }
+                    a.next();
+                    b.next();
+                }
+                (Some((ka, va)), Some((kb, _))) if ka < kb => {
+                    self.edit_label(slot, ka, va, symbols, false);
+                    keys_changed = true;
+                    a.next();
+                }
+                (Some((ka, va)), None) => {
+                    self.edit_label(slot, ka, va, symbols, false);
+                    keys_changed = true;
+                    a.next();
+                }
+                (_, Some((kb, vb))) => {
+                    self.edit_label(slot, kb, vb, symbols, true);
+                    keys_changed = true;
+                    b.next();
+                }
             }
         }
-        for &c in r.capabilities() {
-            set(self.caps.entry(c).or_default(), slot, insert);
-            if let Some(text) = symbols.resolve(c) {
-                self.glob_touch(GlobDomain::Capabilities, text, slot, insert);
+        let caps_changed = old.capabilities() != new.capabilities();
+        if caps_changed {
+            for &c in old.capabilities() {
+                set_bit(self.caps.entry(c).or_default(), slot, false);
             }
+            for &c in new.capabilities() {
+                set_bit(self.caps.entry(c).or_default(), slot, true);
+            }
+        }
+        if keys_changed || caps_changed {
+            self.refresh_any_of(slot, new, symbols, true);
+        }
+    }
+
+    fn edit_prop(&mut self, slot: u32, k: Sym, v: StoredValue, symbols: &Symbols, insert: bool) {
+        let p = self.props.entry(k).or_default();
+        set_bit(&mut p.present, slot, insert);
+        if let Some(key) = ord_key(v) {
+            if insert {
+                p.ordered.add(key, slot);
+            } else {
+                p.ordered.remove(key, slot);
+            }
+            return;
+        }
+        let bits = p.by_value.entry(v).or_default();
+        set_bit(bits, slot, insert);
+        if !insert && bits.is_empty() {
+            p.by_value.remove(&v);
+        }
+        if let StoredValue::Interned(id) = v
+            && let Some(Value::Version(ver)) = symbols.value(id)
+        {
+            self.glob_touch(GlobDomain::VersionPrefix(k), &ver.to_string(), slot, insert);
+            let vs = self.versions.entry(k).or_default();
+            let bits = vs.entry(ver.clone()).or_default();
+            set_bit(bits, slot, insert);
+            if !insert && bits.is_empty() {
+                vs.remove(ver);
+            }
+        }
+        if let StoredValue::Str(s) = v
+            && let Some(text) = symbols.resolve(s)
+        {
+            self.glob_touch(GlobDomain::Property(k), text, slot, insert);
+        }
+    }
+
+    fn edit_label(&mut self, slot: u32, k: Sym, v: Sym, symbols: &Symbols, insert: bool) {
+        let l = self.labels.entry(k).or_default();
+        set_bit(&mut l.present, slot, insert);
+        let bits = l.by_value.entry(v).or_default();
+        set_bit(bits, slot, insert);
+        if !insert && bits.is_empty() {
+            l.by_value.remove(&v);
+        }
+        if let Some(text) = symbols.resolve(v) {
+            self.glob_touch(GlobDomain::Label(k), text, slot, insert);
+        }
+    }
+
+    /// Cached expansions over label keys and capabilities mean "any of the target's keys
+    /// matches": recompute the slot's membership from the whole record (or remove it).
+    fn refresh_any_of(&mut self, slot: u32, r: &TargetRecord, symbols: &Symbols, present: bool) {
+        let cache = self.globs.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for ((d, _), e) in cache.iter_mut() {
+            let keys: Box<dyn Iterator<Item = Sym>> = match d {
+                GlobDomain::LabelKeys => Box::new(r.labels().map(|(k, _)| k)),
+                GlobDomain::Capabilities => Box::new(r.capabilities().iter().copied()),
+                _ => continue,
+            };
+            let hit = present
+                && keys
+                    .filter_map(|k| symbols.resolve(k))
+                    .any(|t| e.matches(t));
+            set_bit(&mut e.bits, slot, hit);
         }
     }
 
@@ -963,44 +1073,51 @@ impl Query<'_> {
         lookup: &dyn Fn(Sym) -> Option<&'d RoaringBitmap>,
         entries: &dyn Fn() -> Box<dyn Iterator<Item = (Sym, &'d RoaringBitmap)> + 'd>,
     ) -> RoaringBitmap {
-        let mut out = RoaringBitmap::new();
-        for v in &set.exact {
-            if let Some(b) = v.as_str().and_then(|s| self.sym(s)).and_then(lookup) {
-                out |= b;
-            }
+        let exact: Vec<&str> = set.exact.iter().filter_map(Value::as_str).collect();
+        // One member: a lookup, nothing to cache.
+        if set.globs.is_empty() && exact.len() <= 1 {
+            return exact
+                .first()
+                .and_then(|s| self.sym(s))
+                .and_then(lookup)
+                .cloned()
+                .unwrap_or_default();
         }
-        if set.globs.is_empty() {
-            return out;
-        }
-        // All the globs of one list are cached as one union, keyed by their texts joined
-        // with a separator no glob contains.
-        let texts: Vec<&str> = set.globs.iter().map(|(t, _)| t.as_str()).collect();
+        // Several members or globs: the union is cached as one bitmap, keyed by the members'
+        // texts joined with a separator no text contains, and kept current on every change.
+        let mut texts: Vec<String> = exact.iter().map(|s| format!("={s}")).collect();
+        texts.extend(set.globs.iter().map(|(t, _)| format!("~{t}")));
         let key = (domain, texts.join("\u{0}"));
         let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = cache.get(&key) {
-            out |= &e.bits;
-            return out;
+            return e.bits.clone();
         }
-        let mut expanded = RoaringBitmap::new();
-        for (k, b) in entries() {
-            if self
-                .snap
-                .symbols()
-                .resolve(k)
-                .is_some_and(|s| set.globs.iter().any(|(_, g)| g.is_match(s)))
-            {
-                expanded |= b;
+        let mut out = RoaringBitmap::new();
+        for s in &exact {
+            if let Some(b) = self.sym(s).and_then(lookup) {
+                out |= b;
             }
         }
-        out |= &expanded;
-        // Keep a bounded number of expansions; they are maintained on every change.
+        if !set.globs.is_empty() {
+            for (k, b) in entries() {
+                if self
+                    .snap
+                    .symbols()
+                    .resolve(k)
+                    .is_some_and(|s| set.globs.iter().any(|(_, g)| g.is_match(s)))
+                {
+                    out |= b;
+                }
+            }
+        }
         if cache.len() < 256 {
             cache.insert(
                 key,
                 Expansion {
+                    exact: exact.iter().map(|s| (*s).to_owned()).collect(),
                     matchers: set.globs.iter().map(|(_, g)| g.clone()).collect(),
                     prefix: None,
-                    bits: expanded,
+                    bits: out.clone(),
                 },
             );
         }
@@ -1131,6 +1248,7 @@ impl Query<'_> {
             cache.insert(
                 cache_key,
                 Expansion {
+                    exact: Vec::new(),
                     matchers: Vec::new(),
                     prefix: Some(prefix.clone()),
                     bits: out.clone(),

@@ -110,7 +110,7 @@ mod spec;
 pub use ast::{CmpOp, DocRoot, Literal, LiteralKind, Predicate, Selector, Span, Subject, Test};
 pub use bound::BoundSelector;
 pub use compile::{CompiledSelector, compile};
-pub use error::{Diagnostic, SelectorError};
+pub use error::{Diagnostic, RENDER_LIMIT, SelectorError};
 pub use eval::{ExplainLine, Explanation, TargetView};
 pub use index::{QueryError, SelectorIndex, TargetSet};
 pub use k8s::{

@@ -188,7 +188,14 @@ fn check(
         .filter(|t| sel.matches(t, now()))
         .map(|t| t.slot().0)
         .collect();
-    prop_assert_eq!(indexed, scanned, "selector `{}`", sel);
+    prop_assert_eq!(&indexed, &scanned, "selector `{}`", sel);
+    let bound: Vec<u32> = sel
+        .bind(inv.view(), now())
+        .scan()
+        .slots()
+        .map(|s| s.0)
+        .collect();
+    prop_assert_eq!(&bound, &scanned, "bound scan of `{}`", sel);
     Ok(())
 }
 

@@ -246,6 +246,9 @@ impl InventoryOptions {
     }
 }
 
+/// Columns by name symbol (foldhash: looked up once per property per write).
+type ColumnMap<V> = hashbrown::HashMap<Sym, V>;
+
 /// Marker held by snapshots; a retired slot is reused only when no snapshot holds the pin
 /// that was current when it was retired, nor any older one.
 #[derive(Debug)]
@@ -259,9 +262,9 @@ pub struct Snapshot {
     slot_end: u32,
     specs: CowVec<Option<Arc<Spec>>>,
     /// One column per property name: the value of each slot, or `Absent`.
-    props: Arc<HashMap<Sym, CowVec<StoredValue>>>,
+    props: Arc<ColumnMap<CowVec<StoredValue>>>,
     /// One column per label key.
-    labels: Arc<HashMap<Sym, CowVec<Option<Sym>>>>,
+    labels: Arc<ColumnMap<CowVec<Option<Sym>>>>,
     observed: CowVec<Option<Arc<ObservedState>>>,
     history: CowVec<Option<Arc<History>>>,
     /// Indexed by id symbol: slot + 1, or 0.
@@ -289,8 +292,8 @@ impl Snapshot {
             len: 0,
             slot_end: 0,
             specs: CowVec::new(),
-            props: Arc::new(HashMap::new()),
-            labels: Arc::new(HashMap::new()),
+            props: Arc::new(ColumnMap::default()),
+            labels: Arc::new(ColumnMap::default()),
             observed: CowVec::new(),
             history: CowVec::new(),
             by_id: CowVec::new(),
