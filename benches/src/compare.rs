@@ -73,11 +73,18 @@ pub struct Area {
 }
 
 /// Every known area.
-pub const AREAS: &[Area] = &[Area {
-    name: "core",
-    about: "the inventory vs one BTreeMap<String, String> per target (1,000,000 targets)",
-    run: crate::core_area::run,
-}];
+pub const AREAS: &[Area] = &[
+    Area {
+        name: "core",
+        about: "the inventory vs one BTreeMap<String, String> per target (1,000,000 targets)",
+        run: crate::core_area::run,
+    },
+    Area {
+        name: "selectors",
+        about: "fleet-selectors (indexed, scan) vs kube-core's Selector and cel-interpreter (1,000,000 targets)",
+        run: crate::selectors_area::run,
+    },
+];
 
 /// The area called `name`.
 #[must_use]
