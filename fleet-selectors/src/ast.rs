@@ -229,7 +229,9 @@ pub(crate) fn is_bare_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | ':' | '/' | '*' | '?' | '@')
 }
 
-pub(crate) const KEYWORDS: &[&str] = &[
+/// The words of the text form that cannot be bare property names or bare values (quote them,
+/// or write `properties["kind"]`).
+pub const KEYWORDS: &[&str] = &[
     "and",
     "or",
     "not",

@@ -252,6 +252,22 @@ impl Checker<'_> {
         ok.then_some(set)
     }
 
+    /// The operand of `~`: one glob.
+    fn glob_operand(&mut self, lit: &Literal) -> Option<ValueSet> {
+        let Some(text) = lit.text() else {
+            self.problems
+                .push(Diagnostic::new("expected a glob", lit.span));
+            return None;
+        };
+        let g = glob(text, lit.span)
+            .map_err(|d| self.problems.push(d))
+            .ok()?;
+        Some(ValueSet {
+            globs: vec![(text.to_owned(), g)],
+            ..ValueSet::default()
+        })
+    }
+
     fn json_scalar(lit: &Literal) -> Option<DocScalar> {
         use DocScalar as Scalar;
         match &lit.kind {
@@ -306,23 +322,10 @@ impl Checker<'_> {
                     set,
                 }
             }
-            (CSubject::Path(..), Test::Glob(lit)) => {
-                let Some(text) = lit.text() else {
-                    self.problems
-                        .push(Diagnostic::new("expected a glob", lit.span));
-                    return None;
-                };
-                let g = glob(text, lit.span)
-                    .map_err(|d| self.problems.push(d))
-                    .ok()?;
-                CTest::In {
-                    negated: false,
-                    set: ValueSet {
-                        globs: vec![(text.to_owned(), g)],
-                        ..ValueSet::default()
-                    },
-                }
-            }
+            (CSubject::Path(..), Test::Glob(lit)) => CTest::In {
+                negated: false,
+                set: self.glob_operand(lit)?,
+            },
             (CSubject::LabelKeys, Test::In { negated, values }) => CTest::In {
                 negated: *negated,
                 set: self.set(values, &string, "a label key")?,
@@ -438,20 +441,9 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
-                let Some(text) = lit.text() else {
-                    self.problems
-                        .push(Diagnostic::new("expected a glob", lit.span));
-                    return None;
-                };
-                let g = glob(text, lit.span)
-                    .map_err(|d| self.problems.push(d))
-                    .ok()?;
                 CTest::In {
                     negated: false,
-                    set: ValueSet {
-                        globs: vec![(text.to_owned(), g)],
-                        ..ValueSet::default()
-                    },
+                    set: self.glob_operand(lit)?,
                 }
             }
         };

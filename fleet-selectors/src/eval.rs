@@ -33,16 +33,7 @@ pub trait TargetView {
 }
 
 pub(crate) fn value_ref(v: &Value) -> ValueRef<'_> {
-    match v {
-        Value::String(s) => ValueRef::String(s),
-        Value::Integer(i) => ValueRef::Integer(*i),
-        Value::Float(x) => ValueRef::Float(*x),
-        Value::Bool(b) => ValueRef::Bool(*b),
-        Value::Version(v) => ValueRef::Version(v),
-        Value::Timestamp(t) => ValueRef::Timestamp(*t),
-        Value::Duration(d) => ValueRef::Duration(*d),
-        Value::List(l) => ValueRef::List(l),
-    }
+    ValueRef::from(v)
 }
 
 impl TargetView for Target {

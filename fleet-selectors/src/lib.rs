@@ -107,7 +107,9 @@ mod k8s;
 mod parse;
 mod spec;
 
-pub use ast::{CmpOp, DocRoot, Literal, LiteralKind, Predicate, Selector, Span, Subject, Test};
+pub use ast::{
+    CmpOp, DocRoot, KEYWORDS, Literal, LiteralKind, Predicate, Selector, Span, Subject, Test,
+};
 pub use bound::BoundSelector;
 pub use compile::{CompiledSelector, compile};
 pub use error::{Diagnostic, RENDER_LIMIT, SelectorError};

@@ -8,8 +8,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use fleet_core::synth::{FleetSpec, generate, schema};
 use fleet_core::{PropertyDef, Schema, Target, TargetId, Value, ValueType};
 use fleet_selectors::{
-    CmpOp, Literal, LiteralKind, Predicate, Selector, Span, Subject, TargetSelectorDocument, Test,
-    compile, parse,
+    CmpOp, KEYWORDS, Literal, LiteralKind, Predicate, Selector, Span, Subject,
+    TargetSelectorDocument, Test, compile, parse,
 };
 use proptest::prelude::*;
 
@@ -315,26 +315,7 @@ fn explain_names_the_deciding_values() {
 
 fn word() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_]{0,6}".prop_filter("not a keyword", |w| {
-        ![
-            "and",
-            "or",
-            "not",
-            "in",
-            "exists",
-            "contains",
-            "now",
-            "label",
-            "labels",
-            "properties",
-            "capabilities",
-            "id",
-            "kind",
-            "substrate",
-            "observed",
-            "desired",
-        ]
-        .contains(&w.as_str())
-            && !w.starts_with("now")
+        !KEYWORDS.contains(&w.as_str()) && !w.starts_with("now")
     })
 }
 
@@ -346,24 +327,7 @@ fn literal() -> impl Strategy<Value = Literal> {
         }),
         "[a-z0-9][a-z0-9._:+/-]{0,10}"
             .prop_filter("not a keyword", |w| !w.starts_with("now")
-                && ![
-                    "and",
-                    "or",
-                    "not",
-                    "in",
-                    "exists",
-                    "contains",
-                    "label",
-                    "labels",
-                    "properties",
-                    "capabilities",
-                    "id",
-                    "kind",
-                    "substrate",
-                    "observed",
-                    "desired"
-                ]
-                .contains(&w.as_str()))
+                && !KEYWORDS.contains(&w.as_str()))
             .prop_map(|s| Literal {
                 kind: LiteralKind::Bare(s),
                 span: Span::default()

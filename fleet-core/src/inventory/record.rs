@@ -83,6 +83,21 @@ pub enum ValueRef<'a> {
     List(&'a [Value]),
 }
 
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::String(s) => ValueRef::String(s),
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Float(x) => ValueRef::Float(*x),
+            Value::Bool(b) => ValueRef::Bool(*b),
+            Value::Version(v) => ValueRef::Version(v),
+            Value::Timestamp(t) => ValueRef::Timestamp(*t),
+            Value::Duration(d) => ValueRef::Duration(*d),
+            Value::List(l) => ValueRef::List(l),
+        }
+    }
+}
+
 impl ValueRef<'_> {
     /// An owned copy.
     #[must_use]
@@ -154,16 +169,7 @@ impl StoredValue {
                 ValueRef::Duration(Duration::from_delta(chrono::TimeDelta::nanoseconds(n)))
             }
             Self::Absent => return None,
-            Self::Interned(id) => match symbols.value(id)? {
-                Value::String(s) => ValueRef::String(s),
-                Value::Integer(i) => ValueRef::Integer(*i),
-                Value::Float(x) => ValueRef::Float(*x),
-                Value::Bool(b) => ValueRef::Bool(*b),
-                Value::Version(v) => ValueRef::Version(v),
-                Value::Timestamp(t) => ValueRef::Timestamp(*t),
-                Value::Duration(d) => ValueRef::Duration(*d),
-                Value::List(l) => ValueRef::List(l),
-            },
+            Self::Interned(id) => ValueRef::from(symbols.value(id)?),
         })
     }
 }
