@@ -111,8 +111,10 @@ fn selectors(inventory: &mut fleet_core::Inventory, snapshot: &Snapshot) -> anyh
         let t = Instant::now();
         let hits = index.query(sel, inventory.view(), now)?;
         let indexed = t.elapsed();
+        // The scan path: the selector bound to the snapshot, then every target checked.
         let t = Instant::now();
-        let scanned = snapshot.iter().filter(|x| sel.matches(x, now)).count();
+        let mut bound = sel.bind(snapshot, now);
+        let scanned = snapshot.iter().filter(|x| bound.matches(x)).count();
         let scan = t.elapsed();
         anyhow::ensure!(scanned as u64 == hits.len(), "index and scan disagree");
         println!(
