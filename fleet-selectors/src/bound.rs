@@ -462,12 +462,46 @@ pub(crate) fn scan_pred(
     .unwrap_or_default()
 }
 
+impl BPred<'_> {
+    /// A rough cost rank: cheap single-column comparisons first, memo lookups next, the
+    /// generic path last. Predicates are pure, so `and`/`or` may evaluate them in any order.
+    fn cost(&self) -> u8 {
+        match self {
+            BPred::Fixed(_) => 0,
+            BPred::StrEq { .. } | BPred::Inline { .. } => 1,
+            BPred::AnyLabel { .. } => 2,
+            BPred::StrSet { .. } | BPred::Version { .. } | BPred::VersionSet { .. } => 3,
+            BPred::Capability { .. } => 4,
+            BPred::Generic(_) => 5,
+        }
+    }
+}
+
 impl<'s> BNode<'s> {
+    fn cost(&self) -> u8 {
+        match self {
+            BNode::All => 0,
+            BNode::Pred(p) => p.cost(),
+            BNode::Not(x) => x.cost(),
+            BNode::And(xs) | BNode::Or(xs) => xs
+                .iter()
+                .map(BNode::cost)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1),
+        }
+    }
+
     fn bind(n: &'s Node, snap: &'s Snapshot, now: DateTime<Utc>) -> Self {
+        let ordered = |xs: &'s [Node]| {
+            let mut v: Vec<BNode<'s>> = xs.iter().map(|x| BNode::bind(x, snap, now)).collect();
+            v.sort_by_key(BNode::cost);
+            v
+        };
         match n {
             Node::All => BNode::All,
-            Node::And(xs) => BNode::And(xs.iter().map(|x| BNode::bind(x, snap, now)).collect()),
-            Node::Or(xs) => BNode::Or(xs.iter().map(|x| BNode::bind(x, snap, now)).collect()),
+            Node::And(xs) => BNode::And(ordered(xs)),
+            Node::Or(xs) => BNode::Or(ordered(xs)),
             Node::Not(x) => BNode::Not(Box::new(BNode::bind(x, snap, now))),
             Node::Pred(p) => BNode::Pred(Box::new(BPred::bind(p, snap, now))),
         }

@@ -1,6 +1,8 @@
 //! The indexed path: inverted indexes over an inventory, kept current from its change feed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 use std::ops::Bound;
 use std::sync::{Mutex, PoisonError};
 
