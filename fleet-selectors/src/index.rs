@@ -229,6 +229,36 @@ impl Buckets {
 
     /// Slots whose key may lie in `[lo, hi]` (inclusive bucket bounds): exact for inner
     /// buckets, candidates for the two boundary buckets.
+    /// The buckets wholly inside `[lo, hi]` (as an inclusive range of bucket indices, possibly
+    /// empty) and the boundary buckets that are only partly inside.
+    fn split(&self, lo: u64, hi: u64) -> (Option<(u64, u64)>, Vec<u64>) {
+        let (blo, bhi) = (lo >> self.shift, hi >> self.shift);
+        let starts_whole = lo == blo << self.shift;
+        let ends_whole =
+            self.shift == 0 || hi == ((bhi << self.shift) | ((1u64 << self.shift) - 1));
+        if blo == bhi {
+            return if starts_whole && ends_whole {
+                (Some((blo, bhi)), Vec::new())
+            } else {
+                (None, vec![blo])
+            };
+        }
+        let mut partial = Vec::new();
+        let wlo = if starts_whole {
+            blo
+        } else {
+            partial.push(blo);
+            blo + 1
+        };
+        let whi = if ends_whole {
+            bhi
+        } else {
+            partial.push(bhi);
+            bhi - 1
+        };
+        ((wlo <= whi).then_some((wlo, whi)), partial)
+    }
+
     fn range(&self, lo: u64, hi: u64) -> (RoaringBitmap, RoaringBitmap) {
         let (blo, bhi) = (lo >> self.shift, hi >> self.shift);
         let mut sure = RoaringBitmap::new();
@@ -272,6 +302,8 @@ struct Expansion {
     exact: Vec<String>,
     matchers: Vec<globset::GlobMatcher>,
     prefix: Option<Version>,
+    /// For a cached range of whole buckets: the bucket shift and the inclusive bucket range.
+    buckets: Option<(u32, u64, u64)>,
     bits: RoaringBitmap,
 }
 
@@ -292,6 +324,8 @@ enum GlobDomain {
     Property(Sym),
     /// Versions of a property under a prefix (the "glob" text is the prefix).
     VersionPrefix(Sym),
+    /// A run of whole buckets of an ordered property.
+    Range(Sym),
     Label(Sym),
     LabelKeys,
     Capabilities,
@@ -654,10 +688,26 @@ impl SelectorIndex {
         let p = self.props.entry(k).or_default();
         set_bit(&mut p.present, slot, insert);
         if let Some(key) = ord_key(v) {
+            let shift = p.ordered.shift;
             if insert {
                 p.ordered.add(key, slot);
             } else {
                 p.ordered.remove(key, slot);
+            }
+            let coarsened = p.ordered.shift != shift;
+            let cache = self.globs.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if coarsened {
+                // Cached bucket runs are in the old bucket size: drop them.
+                cache.retain(|(d, _), _| *d != GlobDomain::Range(k));
+            } else {
+                for ((d, _), e) in cache.iter_mut() {
+                    if *d == GlobDomain::Range(k)
+                        && let Some((sh, lo, hi)) = e.buckets
+                        && (lo..=hi).contains(&(key >> sh))
+                    {
+                        set_bit(&mut e.bits, slot, insert);
+                    }
+                }
             }
             return;
         }
@@ -817,7 +867,7 @@ impl Query<'_> {
                 Some(w) if w.len() <= self.scan_limit(p) || !indexable(p) => {
                     crate::bound::scan_pred(p, self.snap, self.now, w)
                 }
-                Some(w) => self.pred(p) & w,
+                Some(w) => self.pred_within(p, w).unwrap_or_else(|| self.pred(p) & w),
                 None if !indexable(p) => {
                     crate::bound::scan_pred(p, self.snap, self.now, &self.ix.all)
                 }
@@ -847,18 +897,11 @@ impl Query<'_> {
 
     /// Below this many candidates, checking them one by one (a few nanoseconds each from the
     /// columns) beats building a predicate's full bitmap.
-    fn scan_limit(&self, p: &CPred) -> u64 {
-        let all = self.ix.all.len();
-        let ordered = match &p.test {
-            CTest::Cmp(op, Operand::Value(v)) => op.is_ordering() || ord_key_of(v).is_some(),
-            CTest::Cmp(_, Operand::Now(_)) | CTest::LabelInt(..) => true,
-            _ => false,
-        };
-        if ordered {
-            SCAN_BELOW.max(all / 4)
-        } else {
-            SCAN_BELOW
-        }
+    fn scan_limit(&self, _p: &CPred) -> u64 {
+        // Ordered ranges too go through the index: their runs of whole buckets are cached
+        // (the first query pays for the union), so reading candidates one by one, at a cache
+        // miss each, only wins for very few candidates.
+        SCAN_BELOW
     }
 
     /// A cheap upper bound of how many slots a node matches, for ordering `and` parts.
@@ -870,9 +913,7 @@ impl Query<'_> {
                 (
                     CSubject::Property(name, _),
                     CTest::Cmp(CmpOp::Eq, Operand::Value(Value::Version(v))),
-                ) => self
-                    .sym(name)
-                    .map_or(0, |k| self.version_prefix(k, v).len()),
+                ) => self.sym(name).map_or(0, |k| self.version_prefix_len(k, v)),
                 (_, CTest::Cmp(op, _)) if op.is_ordering() => all,
                 (CSubject::Property(name, _), CTest::Cmp(CmpOp::Eq, Operand::Value(v))) => self
                     .sym(name)
@@ -906,6 +947,68 @@ impl Query<'_> {
 
     fn scan(&self, p: &CPred, candidates: &RoaringBitmap) -> RoaringBitmap {
         crate::bound::scan_pred(p, self.snap, self.now, candidates)
+    }
+
+    /// `&cached & within` for a cache key, without copying the cached bitmap.
+    fn cached_and(
+        &self,
+        key: &(GlobDomain, String),
+        within: &RoaringBitmap,
+    ) -> Option<RoaringBitmap> {
+        let cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.get(key).map(|e| &e.bits & within)
+    }
+
+    /// The common predicates whose answer is a cached bitmap, intersected with the
+    /// candidates by reference (a copy of a large cached set would cost more than the
+    /// intersection). `None` for everything else.
+    fn pred_within(&self, p: &CPred, w: &RoaringBitmap) -> Option<RoaringBitmap> {
+        let CSubject::Property(name, _) = &p.subject else {
+            return None;
+        };
+        let key = self.sym(name)?;
+        let pix = self.ix.props.get(&key)?;
+        match &p.test {
+            CTest::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), Operand::Value(Value::Version(ver))) => {
+                let ck = (GlobDomain::VersionPrefix(key), ver.to_string());
+                let hit = match self.cached_and(&ck, w) {
+                    Some(h) => h,
+                    None => self.version_prefix(key, ver) & w,
+                };
+                Some(if *op == CmpOp::Ne { w - hit } else { hit })
+            }
+            CTest::Cmp(op, operand) if op.is_ordering() => {
+                let v = resolve(operand, self.now)?;
+                let k = ord_key_of(&v)?;
+                let (lo, hi) = match op {
+                    CmpOp::Lt => (0, k.checked_sub(1)?),
+                    CmpOp::Le => (0, k),
+                    CmpOp::Gt => (k.checked_add(1)?, u64::MAX),
+                    _ => (k, u64::MAX),
+                };
+                let b = &pix.ordered;
+                let (whole, partial) = b.split(lo, hi);
+                let mut hit = match whole {
+                    None => RoaringBitmap::new(),
+                    Some((wlo, whi)) => {
+                        let ck = (GlobDomain::Range(key), format!("{}:{wlo}:{whi}", b.shift));
+                        match self.cached_and(&ck, w) {
+                            Some(h) => h,
+                            None => self.ordered_range(key, pix, lo, hi).0 & w,
+                        }
+                    }
+                };
+                let mut maybe = RoaringBitmap::new();
+                for part in partial {
+                    if let Some(bits) = b.map.get(&part) {
+                        maybe |= bits & w;
+                    }
+                }
+                hit |= self.scan(p, &maybe);
+                Some(hit)
+            }
+            _ => None,
+        }
     }
 
     fn pred(&self, p: &CPred) -> RoaringBitmap {
@@ -1118,6 +1221,7 @@ impl Query<'_> {
                 Expansion {
                     exact: exact.iter().map(|s| (*s).to_owned()).collect(),
                     matchers: set.globs.iter().map(|(_, g)| g.clone()).collect(),
+                    buckets: None,
                     prefix: None,
                     bits: out.clone(),
                 },
@@ -1156,7 +1260,7 @@ impl Query<'_> {
                     let hit = if empty_range {
                         RoaringBitmap::new()
                     } else {
-                        let (sure, maybe) = pix.ordered.range(lo, hi);
+                        let (sure, maybe) = self.ordered_range(key, pix, lo, hi);
                         let eq_test = CPred {
                             subject: p.subject.clone(),
                             test: CTest::Cmp(
@@ -1239,6 +1343,60 @@ impl Query<'_> {
         }
     }
 
+    /// The slots whose ordered value lies in `[lo, hi]` for sure (whole buckets, their union
+    /// cached and kept current) and the candidates of the boundary buckets.
+    fn ordered_range(
+        &self,
+        key: Sym,
+        pix: &PropIndex,
+        lo: u64,
+        hi: u64,
+    ) -> (RoaringBitmap, RoaringBitmap) {
+        let b = &pix.ordered;
+        let (whole, partial) = b.split(lo, hi);
+        let mut maybe = RoaringBitmap::new();
+        for p in partial {
+            if let Some(bits) = b.map.get(&p) {
+                maybe |= bits;
+            }
+        }
+        let Some((wlo, whi)) = whole else {
+            return (RoaringBitmap::new(), maybe);
+        };
+        let cache_key = (GlobDomain::Range(key), format!("{}:{wlo}:{whi}", b.shift));
+        let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = cache.get(&cache_key) {
+            return (e.bits.clone(), maybe);
+        }
+        let mut sure = RoaringBitmap::new();
+        for (_, bits) in b.map.range(wlo..=whi) {
+            sure |= bits;
+        }
+        if cache.len() < 256 {
+            cache.insert(
+                cache_key,
+                Expansion {
+                    exact: Vec::new(),
+                    matchers: Vec::new(),
+                    prefix: None,
+                    buckets: Some((b.shift, wlo, whi)),
+                    bits: sure.clone(),
+                },
+            );
+        }
+        (sure, maybe)
+    }
+
+    /// How many slots lie under a version prefix, from the cache when it is there (no copy).
+    fn version_prefix_len(&self, key: Sym, prefix: &Version) -> u64 {
+        let ck = (GlobDomain::VersionPrefix(key), prefix.to_string());
+        let cached = {
+            let cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
+            cache.get(&ck).map(|e| e.bits.len())
+        };
+        cached.unwrap_or_else(|| self.version_prefix(key, prefix).len())
+    }
+
     fn version_prefix(&self, key: Sym, prefix: &Version) -> RoaringBitmap {
         let cache_key = (GlobDomain::VersionPrefix(key), prefix.to_string());
         let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1252,6 +1410,7 @@ impl Query<'_> {
                 Expansion {
                     exact: Vec::new(),
                     matchers: Vec::new(),
+                    buckets: None,
                     prefix: Some(prefix.clone()),
                     bits: out.clone(),
                 },
@@ -1345,7 +1504,21 @@ mod tests {
                     .filter(|(i, k)| live(*i) && (lo..=hi).contains(*k))
                     .map(|(i, _)| i as u32)
                     .collect();
-                prop_assert_eq!(got, want, "shift {} range {}..={}", b.shift, lo, hi);
+                prop_assert_eq!(&got, &want, "shift {} range {}..={}", b.shift, lo, hi);
+                // The split used by cached ranges gives the same answer.
+                let (whole, partial) = b.split(lo, hi);
+                let mut via_split = RoaringBitmap::new();
+                if let Some((wlo, whi)) = whole {
+                    for (_, bits) in b.map.range(wlo..=whi) {
+                        via_split |= bits;
+                    }
+                }
+                for p in partial {
+                    if let Some(bits) = b.map.get(&p) {
+                        via_split |= bits.iter().filter(|&s| (lo..=hi).contains(&all[s as usize])).collect::<RoaringBitmap>();
+                    }
+                }
+                prop_assert_eq!(via_split, want, "split: shift {} range {}..={}", b.shift, lo, hi);
                 prop_assert!(b.map.len() <= MAX_BUCKETS);
             }
         }

@@ -88,6 +88,7 @@ enum Mutation {
     Remove(usize),
     Insert(usize),
     Observe(usize, bool, i64),
+    Retouch(usize, i64, i64),
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -98,6 +99,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<usize>().prop_map(Mutation::Remove),
         (0usize..200).prop_map(Mutation::Insert),
         (any::<usize>(), any::<bool>(), 0i64..8).prop_map(|(i, r, n)| Mutation::Observe(i, r, n)),
+        (any::<usize>(), 0i64..200, 1i64..300).prop_map(|(i, d, n)| Mutation::Retouch(i, d, n)),
     ]
 }
 
@@ -138,6 +140,18 @@ fn apply(inv: &mut Inventory, pool: &[Target], m: &Mutation) {
                     "version".into(),
                     fleet_core::Value::Version(format!("1.{minor}.4").parse().unwrap()),
                 );
+                x.observed = None;
+                inv.put(x).unwrap();
+            }
+        }
+        Mutation::Retouch(i, days, nodes) => {
+            if let Some(mut x) = nth(inv, *i) {
+                x.properties.insert(
+                    "last_touched".into(),
+                    fleet_core::Value::Timestamp(now() - chrono::TimeDelta::days(*days)),
+                );
+                x.properties
+                    .insert("nodes".into(), fleet_core::Value::Integer(*nodes));
                 x.observed = None;
                 inv.put(x).unwrap();
             }
@@ -252,4 +266,45 @@ fn each_predicate_alone() {
     }
     // The pool is not vacuous: most predicates select something on this fleet.
     assert!(nonempty >= PREDICATES.len() - 4, "{nonempty}");
+}
+
+/// Cached runs of whole buckets stay exact as values move between buckets (a fleet large
+/// enough that instants share coarse buckets).
+#[test]
+fn cached_ranges_follow_changes() {
+    let fleet = generate(&FleetSpec::new(5000).seed(5).edges_per_target(0));
+    let pool = fleet.targets.clone();
+    let mut inv = fleet.into_inventory(InventoryOptions::default()).unwrap();
+    let mut index = SelectorIndex::build(inv.view());
+    let sels: Vec<CompiledSelector> = [
+        "last_touched < now - 30d",
+        "last_touched >= now - 90d and nodes > 50",
+        "created <= 2025-06-01 or cost_per_hour > 12.5",
+        "tier = production and last_touched < now - 7d",
+    ]
+    .iter()
+    .map(|s| compile(s, &schema()).unwrap())
+    .collect();
+    for sel in &sels {
+        check(&index, &inv, sel).unwrap();
+    }
+    let mut rng = fleet_core::synth::Rng::new(9);
+    for round in 0..6 {
+        for _ in 0..200 {
+            let m = match rng.below(3) {
+                0 => Mutation::Retouch(
+                    rng.below(10_000),
+                    rng.below(200) as i64,
+                    1 + rng.below(299) as i64,
+                ),
+                1 => Mutation::Remove(rng.below(10_000)),
+                _ => Mutation::Insert(rng.below(200) + round * 200),
+            };
+            apply(&mut inv, &pool, &m);
+        }
+        index.catch_up(&inv).unwrap();
+        for sel in &sels {
+            check(&index, &inv, sel).unwrap();
+        }
+    }
 }
