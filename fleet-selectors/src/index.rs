@@ -103,6 +103,40 @@ impl TargetSet {
     }
 }
 
+/// Walks two key-sorted lists together and calls `changed(key, before, after)` for every key
+/// whose value differs (`None` where a side lacks the key); equal entries are skipped.
+fn diff_sorted<K: Ord + Copy, V: PartialEq + Copy>(
+    old: impl Iterator<Item = (K, V)>,
+    new: impl Iterator<Item = (K, V)>,
+    mut changed: impl FnMut(K, Option<V>, Option<V>),
+) {
+    let (mut a, mut b) = (old.peekable(), new.peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => break,
+            (Some((ka, va)), Some((kb, vb))) if ka == kb => {
+                if va != vb {
+                    changed(ka, Some(va), Some(vb));
+                }
+                a.next();
+                b.next();
+            }
+            (Some((ka, va)), Some((kb, _))) if ka < kb => {
+                changed(ka, Some(va), None);
+                a.next();
+            }
+            (Some((ka, va)), None) => {
+                changed(ka, Some(va), None);
+                a.next();
+            }
+            (_, Some((kb, vb))) => {
+                changed(kb, None, Some(vb));
+                b.next();
+            }
+        }
+    }
+}
+
 fn set_bit(bits: &mut RoaringBitmap, slot: u32, insert: bool) {
     if insert {
         bits.insert(slot);
@@ -614,62 +648,24 @@ impl SelectorIndex {
                 true,
             );
         }
-        let (mut a, mut b) = (old.properties().peekable(), new.properties().peekable());
-        loop {
-            match (a.peek().copied(), b.peek().copied()) {
-                (None, None) => break,
-                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
-                    if va != vb {
-                        self.edit_prop(slot, ka, va, symbols, false);
-                        self.edit_prop(slot, kb, vb, symbols, true);
-                    }
-                    a.next();
-                    b.next();
-                }
-                (Some((ka, va)), Some((kb, _))) if ka < kb => {
-                    self.edit_prop(slot, ka, va, symbols, false);
-                    a.next();
-                }
-                (Some((ka, va)), None) => {
-                    self.edit_prop(slot, ka, va, symbols, false);
-                    a.next();
-                }
-                (_, Some((kb, vb))) => {
-                    self.edit_prop(slot, kb, vb, symbols, true);
-                    b.next();
-                }
+        diff_sorted(old.properties(), new.properties(), |k, before, after| {
+            if let Some(v) = before {
+                self.edit_prop(slot, k, v, symbols, false);
             }
-        }
-        let (mut a, mut b) = (old.labels().peekable(), new.labels().peekable());
+            if let Some(v) = after {
+                self.edit_prop(slot, k, v, symbols, true);
+            }
+        });
         let mut keys_changed = false;
-        loop {
-            match (a.peek().copied(), b.peek().copied()) {
-                (None, None) => break,
-                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
-                    if va != vb {
-                        self.edit_label(slot, ka, va, symbols, false);
-                        self.edit_label(slot, kb, vb, symbols, true);
-                    }
-                    a.next();
-                    b.next();
-                }
-                (Some((ka, va)), Some((kb, _))) if ka < kb => {
-                    self.edit_label(slot, ka, va, symbols, false);
-                    keys_changed = true;
-                    a.next();
-                }
-                (Some((ka, va)), None) => {
-                    self.edit_label(slot, ka, va, symbols, false);
-                    keys_changed = true;
-                    a.next();
-                }
-                (_, Some((kb, vb))) => {
-                    self.edit_label(slot, kb, vb, symbols, true);
-                    keys_changed = true;
-                    b.next();
-                }
+        diff_sorted(old.labels(), new.labels(), |k, before, after| {
+            keys_changed |= before.is_none() || after.is_none();
+            if let Some(v) = before {
+                self.edit_label(slot, k, v, symbols, false);
             }
-        }
+            if let Some(v) = after {
+                self.edit_label(slot, k, v, symbols, true);
+            }
+        });
         let caps_changed = old.capabilities() != new.capabilities();
         if caps_changed {
             for &c in old.capabilities() {
