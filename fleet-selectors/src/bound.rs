@@ -40,8 +40,8 @@ pub(crate) type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHash
 /// literals, are resolved to the snapshot's symbols once, so matching a target compares
 /// integers instead of strings. Glob results are memoised per distinct value.
 ///
-/// Use it to scan many targets of one snapshot; it is `Send` but not `Sync` (its memo
-/// tables change while it runs).
+/// Use it to scan many targets of one snapshot. Matching takes `&mut self` because its memo
+/// tables fill while it runs; bind once per thread to scan in parallel.
 ///
 /// # Example
 ///
