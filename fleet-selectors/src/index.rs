@@ -945,6 +945,18 @@ impl Query<'_> {
         crate::bound::scan_pred(p, self.snap, self.now, candidates)
     }
 
+    /// The cache key of a string list: its members' texts joined with a separator no text
+    /// contains. `None` for a list that is a single plain lookup (not cached).
+    fn list_key(set: &ValueSet) -> Option<String> {
+        let exact: Vec<&str> = set.exact.iter().filter_map(Value::as_str).collect();
+        if set.globs.is_empty() && exact.len() <= 1 {
+            return None;
+        }
+        let mut texts: Vec<String> = exact.iter().map(|s| format!("={s}")).collect();
+        texts.extend(set.globs.iter().map(|(t, _)| format!("~{t}")));
+        Some(texts.join("\u{0}"))
+    }
+
     /// `&cached & within` for a cache key, without copying the cached bitmap.
     fn cached_and(
         &self,
@@ -972,6 +984,13 @@ impl Query<'_> {
                     None => self.version_prefix(key, ver) & w,
                 };
                 Some(if *op == CmpOp::Ne { w - hit } else { hit })
+            }
+            CTest::In { negated, set }
+                if set.prefixes.is_empty() && !set.exact.iter().any(|v| v.as_str().is_none()) =>
+            {
+                let ck = (GlobDomain::Property(key), Self::list_key(set)?);
+                let hit = self.cached_and(&ck, w)?;
+                Some(if *negated { w - hit } else { hit })
             }
             CTest::Cmp(op, operand) if op.is_ordering() => {
                 let v = resolve(operand, self.now)?;
@@ -1185,10 +1204,11 @@ impl Query<'_> {
                 .unwrap_or_default();
         }
         // Several members or globs: the union is cached as one bitmap, keyed by the members'
-        // texts joined with a separator no text contains, and kept current on every change.
-        let mut texts: Vec<String> = exact.iter().map(|s| format!("={s}")).collect();
-        texts.extend(set.globs.iter().map(|(t, _)| format!("~{t}")));
-        let key = (domain, texts.join("\u{0}"));
+        // texts, and kept current on every change.
+        let Some(text_key) = Self::list_key(set) else {
+            return RoaringBitmap::new();
+        };
+        let key = (domain, text_key);
         let mut cache = self.ix.globs.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(e) = cache.get(&key) {
             return e.bits.clone();
