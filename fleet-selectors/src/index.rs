@@ -879,11 +879,8 @@ impl Query<'_> {
         order.sort_by_key(|(e, _)| *e);
         let mut acc: Option<RoaringBitmap> = within.cloned();
         for (_, x) in order {
-            let next = self.node(x, acc.as_ref());
-            acc = Some(match acc {
-                Some(a) => a & next,
-                None => next,
-            });
+            // `node` with a pre-filter returns a subset of it, so no second intersection.
+            acc = Some(self.node(x, acc.as_ref()));
             if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
                 break;
             }
