@@ -208,7 +208,9 @@ impl Buckets {
             }
             shift += 4;
         }
-        let mut groups: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+        // Grouped in a hash map (at most MAX_BUCKETS / 4 entries), ordered once below: a
+        // tree lookup per value would dominate the build.
+        let mut groups: HashMap<u64, Vec<u32>> = HashMap::new();
         for (k, s) in pairs {
             groups
                 .entry(if shift >= 64 { 0 } else { k >> shift })
