@@ -381,14 +381,7 @@ fn version(rng: &mut Rng, substrate: &str) -> Version {
         "on-prem" if rng.chance(0.5) => "+rke2r1".to_owned(),
         _ => String::new(),
     };
-    Version::from_parts(&[1, minor, patch], &suffix)
-        .or_else(|_| Version::from_parts(&[1, minor, patch], ""))
-        .unwrap_or_else(|_| fallback_version())
-}
-
-fn fallback_version() -> Version {
-    // `1.0` always parses; the recursion is never taken.
-    Version::parse("1.0").unwrap_or_else(|_| fallback_version())
+    Version::from_trusted([1, minor, patch], &suffix)
 }
 
 fn native_id(rng: &mut Rng, cloud: &Cloud, region: &str, name: &str) -> String {
@@ -450,7 +443,7 @@ pub fn generate(spec: &FleetSpec) -> Fleet {
         }
         let owner = rng.pick(OWNERS).copied().unwrap_or("atlas");
         let name = format!("{}-{tier_short}-{region}-{i:05}", cloud.prefix);
-        let id = TargetId::new(name.clone()).unwrap_or_else(|_| fallback_id(i));
+        let id = TargetId::from_trusted(&name);
         let touched = spec.now - TimeDelta::seconds(rng.below(180 * 86_400) as i64);
         let created = touched - TimeDelta::seconds(rng.below(3 * 365 * 86_400) as i64);
         let nodes = match tier {
@@ -551,10 +544,6 @@ pub fn generate(spec: &FleetSpec) -> Fleet {
         schema: Some(schema()),
         targets,
     }
-}
-
-fn fallback_id(i: usize) -> TargetId {
-    TargetId::new(format!("t-{i}")).unwrap_or_else(|_| fallback_id(0))
 }
 
 /// Follows first dependencies from the last target down to one with none, then makes that

@@ -143,6 +143,20 @@ impl Version {
         Self::parse(&text)
     }
 
+    /// `major.minor.patch` followed by a suffix the caller built from `-`/`+` and
+    /// alphanumerics (the synthetic generator's distribution builds).
+    pub(crate) fn from_trusted(parts: [u64; 3], suffix: &str) -> Self {
+        debug_assert!(
+            Self::from_parts(&parts, suffix).is_ok(),
+            "untrusted suffix `{suffix}`"
+        );
+        Self {
+            parts: [parts[0], parts[1], parts[2], 0],
+            written: 3,
+            suffix: suffix.into(),
+        }
+    }
+
     /// The numeric parts, padded with zeros to four.
     #[must_use]
     pub fn parts(&self) -> [u64; 4] {

@@ -795,40 +795,28 @@ impl SelectorIndex {
     /// Approximate heap bytes held by the bitmaps (not the hash-map overhead).
     #[must_use]
     pub fn bitmap_bytes(&self) -> usize {
-        let mut n = self.all.serialized_size();
-        for p in self.props.values() {
-            n += p.present.serialized_size();
-            n += p
-                .by_value
-                .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>();
-            n += p
-                .ordered
-                .map
-                .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>();
+        fn size<'a>(bits: impl IntoIterator<Item = &'a RoaringBitmap>) -> usize {
+            bits.into_iter().map(RoaringBitmap::serialized_size).sum()
         }
-        for v in self.versions.values() {
-            n += v
+        size([&self.all])
+            + self
+                .props
                 .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>();
-        }
-        for l in self.labels.values() {
-            n += l.present.serialized_size();
-            n += l
-                .by_value
+                .map(|p| {
+                    size([&p.present]) + size(p.by_value.values()) + size(p.ordered.map.values())
+                })
+                .sum::<usize>()
+            + self
+                .versions
                 .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>();
-        }
-        n + self
-            .caps
-            .values()
-            .map(RoaringBitmap::serialized_size)
-            .sum::<usize>()
+                .map(|v| size(v.values()))
+                .sum::<usize>()
+            + self
+                .labels
+                .values()
+                .map(|l| size([&l.present]) + size(l.by_value.values()))
+                .sum::<usize>()
+            + size(self.caps.values())
     }
 }
 

@@ -640,7 +640,7 @@ impl<'a> TargetRef<'a> {
     #[must_use]
     pub fn to_target(&self) -> Target {
         let mut t = Target::new(
-            TargetId::new(self.id()).unwrap_or_else(|_| unreachable_id()),
+            TargetId::from_trusted(self.id()),
             self.kind(),
             self.substrate(),
         );
@@ -665,12 +665,6 @@ impl<'a> TargetRef<'a> {
         }
         t
     }
-}
-
-// Ids are validated before they are interned, so this is never reached; it keeps
-// `to_target` total without a panic.
-fn unreachable_id() -> TargetId {
-    TargetId::new("invalid").unwrap_or_else(|_| unreachable_id())
 }
 
 /// Sizes an inventory reports about itself.
@@ -1118,7 +1112,7 @@ impl Inventory {
             return Err(InventoryError::NativeIdTaken {
                 id: target.id.clone(),
                 native_id: n.clone(),
-                owner: TargetId::new(owner.id()).unwrap_or_else(|_| unreachable_id()),
+                owner: TargetId::from_trusted(owner.id()),
             });
         }
         let mut record = self.encode(&target)?;
