@@ -1,4 +1,24 @@
 //! fleet-policy: compliance as runtime policy.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod approval;
 pub mod artifact;
+mod cron;
+mod decision;
+mod error;
+mod eval;
+mod overrides;
+mod policy;
+pub mod spec;
+mod verify;
+mod window;
+
+pub use approval::{Approval, ApprovalScope, ApprovalVerdict, Directory, StaticDirectory};
+pub use cron::{Cron, CronError};
+pub use decision::{Decision, Missing, Outcome, OverrideUse, RuleResult, Verdict};
+pub use error::{LoadProblem, PolicyError};
+pub use eval::{Artifact, ConcurrencyLimit, InFlight, Request};
+pub use overrides::{Override, OverrideScope};
+pub use policy::{LoadOptions, PolicySet};
+pub use spec::Mode;
+pub use verify::{Evidence, Verifier};
+pub use window::{Interval, TZDB_VERSION};

@@ -1,0 +1,964 @@
+//! Evaluation: one request against the compiled policies, into a [`Decision`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use fleet_core::{Actor, Digest, Workload};
+use fleet_selectors::TargetView;
+
+use crate::approval::{self, Approval, Bound, Count, Directory, StaticDirectory};
+use crate::decision::{Decision, Missing, Outcome, OverrideUse, RuleResult, Verdict};
+use crate::overrides::Override;
+use crate::policy::{
+    Approvals, Artifacts, Concurrency, Placement, Policy, PolicySet, Rule, RuleKind, Window,
+};
+use crate::spec::{Mode, Overrun, WindowKind};
+use crate::verify::{Evidence, Verifier};
+use crate::window::TZDB_VERSION;
+
+/// The artifact being deployed, with the evidence that comes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Its digest: what approvals and signatures are bound to.
+    pub digest: Digest,
+    /// The image reference, such as `registry.acme.io/payments/api@sha256:…`.
+    pub image: Option<String>,
+    /// Signatures and attestations.
+    pub evidence: Vec<Evidence>,
+}
+
+impl Artifact {
+    /// An artifact with a digest and nothing else.
+    #[must_use]
+    pub fn new(digest: Digest) -> Self {
+        Self {
+            digest,
+            image: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Sets the image reference.
+    #[must_use]
+    pub fn image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    /// Adds evidence.
+    #[must_use]
+    pub fn evidence(mut self, e: Evidence) -> Self {
+        self.evidence.push(e);
+        self
+    }
+
+    /// The repository part of the image reference (no tag, no digest).
+    #[must_use]
+    pub fn repository(&self) -> Option<&str> {
+        let image = self.image.as_deref()?;
+        let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+        // a `:` after the last `/` is a tag; before it, a registry port
+        let last_slash = no_digest.rfind('/').unwrap_or(0);
+        Some(
+            match no_digest.get(last_slash..).and_then(|t| t.find(':')) {
+                Some(i) => no_digest.get(..last_slash + i).unwrap_or(no_digest),
+                None => no_digest,
+            },
+        )
+    }
+}
+
+/// How many targets are changing right now in a concurrency group, excluding the one asked
+/// about. The rollout executor implements it.
+pub trait InFlight {
+    /// Targets in flight whose property `group_by` equals `value`.
+    fn in_flight(&self, group_by: &str, value: &str) -> u32;
+}
+
+/// A deploy request: everything policy needs, including the instant. Policy never reads a
+/// clock.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    /// The request's id; approvals are bound to it.
+    pub id: &'a str,
+    /// The workload.
+    pub workload: &'a Workload,
+    /// The artifact.
+    pub artifact: &'a Artifact,
+    /// The target.
+    pub target: &'a dyn TargetView,
+    /// Who asks.
+    pub actor: &'a Actor,
+    /// The instant to decide for.
+    pub at: DateTime<Utc>,
+    /// Approvals given so far.
+    pub approvals: &'a [Approval],
+    /// Break-glass overrides in force.
+    pub overrides: &'a [Override],
+    /// When the operation on this target started, if it is already in progress (for the
+    /// overrun rule of deny windows).
+    pub in_progress_since: Option<DateTime<Utc>>,
+    /// Current in-flight counts, for concurrency rules; without them those rules pass and
+    /// say so.
+    pub in_flight: Option<&'a dyn InFlight>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("workload", &self.workload.name)
+            .field("artifact", &self.artifact.digest)
+            .field("target", &self.target.id())
+            .field("actor", &self.actor)
+            .field("at", &self.at)
+            .field("approvals", &self.approvals.len())
+            .field("overrides", &self.overrides.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Request<'a> {
+    /// A request with no approvals, overrides or in-flight counts.
+    #[must_use]
+    pub fn new(
+        id: &'a str,
+        workload: &'a Workload,
+        artifact: &'a Artifact,
+        target: &'a dyn TargetView,
+        actor: &'a Actor,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            workload,
+            artifact,
+            target,
+            actor,
+            at,
+            approvals: &[],
+            overrides: &[],
+            in_progress_since: None,
+            in_flight: None,
+        }
+    }
+
+    /// With these approvals.
+    #[must_use]
+    pub fn approvals(mut self, approvals: &'a [Approval]) -> Self {
+        self.approvals = approvals;
+        self
+    }
+
+    /// With these overrides.
+    #[must_use]
+    pub fn overrides(mut self, overrides: &'a [Override]) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// For an operation already in progress since `since`.
+    #[must_use]
+    pub fn in_progress_since(mut self, since: DateTime<Utc>) -> Self {
+        self.in_progress_since = Some(since);
+        self
+    }
+
+    /// With in-flight counts for concurrency rules.
+    #[must_use]
+    pub fn in_flight(mut self, counts: &'a dyn InFlight) -> Self {
+        self.in_flight = Some(counts);
+        self
+    }
+}
+
+/// A rule's verdict, reason, evidence and what it is missing.
+type Out = (Verdict, String, Vec<(&'static str, String)>, Vec<Missing>);
+
+/// A concurrency limit that applies to a target, for the rollout planner.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConcurrencyLimit {
+    /// The rule, `policy/rule`.
+    pub rule: String,
+    /// The grouping property.
+    pub group_by: String,
+    /// The target's value of it; `None` when the target lacks it.
+    pub group: Option<String>,
+    /// At most this many in flight per group.
+    pub max_in_flight: u32,
+}
+
+/// Evaluation context: the directory and the verifier.
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub directory: Arc<dyn Directory>,
+    pub verifier: Option<Arc<Verifier>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("verifier", &self.verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self {
+            directory: Arc::new(StaticDirectory::new()),
+            verifier: None,
+        }
+    }
+}
+
+impl PolicySet {
+    /// Uses `directory` for group membership. Without one, no approver is a member of any
+    /// group, so approval rules stay pending.
+    #[must_use]
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.ctx.directory = directory;
+        self
+    }
+
+    /// Uses `verifier` (trust roots, keys, and its cache) for signature and provenance
+    /// rules. Without one, those rules deny: there is nothing to verify against.
+    #[must_use]
+    pub fn with_verifier(mut self, verifier: Arc<Verifier>) -> Self {
+        self.ctx.verifier = Some(verifier);
+        self
+    }
+
+    fn applies(&self, p: &Policy, req: &Request<'_>) -> bool {
+        if let Some(w) = &p.scope.workloads {
+            let wl = req.workload;
+            if let Some(n) = &w.names
+                && !n.matches(&wl.name)
+            {
+                return false;
+            }
+            if !w.classes.is_empty()
+                && !wl
+                    .class
+                    .as_ref()
+                    .is_some_and(|c| w.classes.iter().any(|x| x == c))
+            {
+                return false;
+            }
+            if !w
+                .labels
+                .iter()
+                .all(|(k, v)| wl.labels.get(k).is_some_and(|x| x == v))
+            {
+                return false;
+            }
+        }
+        p.scope
+            .targets
+            .as_ref()
+            .is_none_or(|s| s.matches(req.target, req.at))
+    }
+
+    /// Decides a request. Deterministic; fails closed.
+    ///
+    /// Rules in enforce mode decide: any failure denies; otherwise anything pending makes the
+    /// decision pending; otherwise it is allowed. Warn-mode failures are listed as warnings
+    /// and dry-run results separately; neither blocks. An override in force for a rule, the
+    /// target and the instant turns that rule's failure or pending verdict into a pass and
+    /// is recorded on the result.
+    #[must_use]
+    pub fn evaluate(&self, req: &Request<'_>) -> Decision {
+        let mut d = Decision {
+            outcome: Outcome::Allow,
+            target: req.target.id().to_owned(),
+            at: req.at,
+            results: Vec::new(),
+            warnings: Vec::new(),
+            dry_run: Vec::new(),
+            missing: Vec::new(),
+            tzdb_version: None,
+        };
+        let mut any_window = false;
+        // allow windows are judged together: inside any one is enough
+        let mut allow_rules: Vec<(usize, &Policy, &Rule)> = Vec::new();
+        for p in &self.policies {
+            if !self.applies(p, req) {
+                continue;
+            }
+            for rule in &p.rules {
+                if let RuleKind::Window(Window::Recurring {
+                    kind: WindowKind::Allow,
+                    ..
+                }) = &rule.kind
+                {
+                    any_window = true;
+                    allow_rules.push((0, p, rule));
+                    continue;
+                }
+                if matches!(rule.kind, RuleKind::Window(_)) {
+                    any_window = true;
+                }
+                let (verdict, reason, evidence, missing) = self.rule_verdict(rule, req);
+                self.record(&mut d, p, rule, req, verdict, reason, evidence, missing);
+            }
+        }
+        if !allow_rules.is_empty() {
+            self.allow_windows(&mut d, &allow_rules, req);
+        }
+        if any_window {
+            d.tzdb_version = Some(TZDB_VERSION);
+            // pending on windows: say when the target can next change, all windows together
+            if d.missing
+                .iter()
+                .any(|m| matches!(m, Missing::Window { .. }))
+            {
+                let next = self.next_allowed_for(req.target, Some(req.workload), req.at, Some(req));
+                for m in &mut d.missing {
+                    if let Missing::Window { opens_at, .. } = m {
+                        *opens_at = next;
+                    }
+                }
+            }
+        }
+        d.outcome = if d.results.iter().any(|r| r.verdict == Verdict::Fail) {
+            Outcome::Deny
+        } else if d.results.iter().any(|r| r.verdict == Verdict::Pending) {
+            Outcome::Pending
+        } else {
+            Outcome::Allow
+        };
+        if d.outcome != Outcome::Pending {
+            d.missing.clear();
+        }
+        d
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        d: &mut Decision,
+        p: &Policy,
+        rule: &Rule,
+        req: &Request<'_>,
+        verdict: Verdict,
+        reason: String,
+        evidence: Vec<(&'static str, String)>,
+        missing: Vec<Missing>,
+    ) {
+        let mut result = RuleResult {
+            policy: Arc::clone(&p.id),
+            rule: Arc::clone(&rule.id),
+            mode: rule.mode,
+            verdict,
+            reason,
+            evidence,
+            overridden_by: None,
+        };
+        match rule.mode {
+            Mode::Enforce => {
+                if verdict != Verdict::Pass
+                    && let Some(o) = req
+                        .overrides
+                        .iter()
+                        .find(|o| o.covers(&p.id, &rule.qualified, req.target, req.at))
+                {
+                    result.overridden_by = Some(OverrideUse {
+                        id: o.id().to_owned(),
+                        actor: o.actor().clone(),
+                        reason: o.reason().to_owned(),
+                        expires_at: o.expires_at(),
+                        replaced: verdict,
+                    });
+                    result.verdict = Verdict::Pass;
+                } else if verdict == Verdict::Pending {
+                    d.missing.extend(missing);
+                }
+                d.results.push(result);
+            }
+            Mode::Warn => {
+                if verdict != Verdict::Pass {
+                    d.warnings.push(result);
+                }
+            }
+            Mode::DryRun => d.dry_run.push(result),
+        }
+    }
+
+    fn allow_windows(
+        &self,
+        d: &mut Decision,
+        rules: &[(usize, &Policy, &Rule)],
+        req: &Request<'_>,
+    ) {
+        let open: Option<(&Rule, crate::window::Interval)> =
+            rules.iter().find_map(|(_, _, r)| match &r.kind {
+                RuleKind::Window(Window::Recurring { window, .. }) => {
+                    window.active_at(req.at).map(|i| (*r, i))
+                }
+                _ => None,
+            });
+        for (_, p, rule) in rules {
+            let (verdict, reason, evidence, missing) = match (&open, &rule.kind) {
+                (Some((r, i)), _) => (
+                    Verdict::Pass,
+                    if std::ptr::eq(*r, *rule) {
+                        "inside this allow window".to_owned()
+                    } else {
+                        format!("inside allow window `{}`", r.qualified)
+                    },
+                    vec![
+                        ("opened", i.start.to_rfc3339()),
+                        ("closes", i.end.to_rfc3339()),
+                    ],
+                    Vec::new(),
+                ),
+                (None, RuleKind::Window(Window::Recurring { window, .. })) => (
+                    Verdict::Pending,
+                    "outside every allow window that applies".to_owned(),
+                    vec![
+                        ("cron", window.cron.to_string()),
+                        ("timezone", window.tz.name().to_owned()),
+                        (
+                            "next_opening",
+                            window
+                                .next_start_after(req.at)
+                                .map_or_else(|| "none".to_owned(), |i| i.start.to_rfc3339()),
+                        ),
+                    ],
+                    vec![Missing::Window {
+                        rule: rule.qualified.clone(),
+                        opens_at: None,
+                    }],
+                ),
+                (None, _) => continue,
+            };
+            self.record(d, p, rule, req, verdict, reason, evidence, missing);
+        }
+    }
+
+    fn rule_verdict(&self, rule: &Rule, req: &Request<'_>) -> Out {
+        match &rule.kind {
+            RuleKind::Placement(p) => {
+                let (v, r, e) = placement(p, req);
+                (v, r, e, Vec::new())
+            }
+            RuleKind::Approvals(a) => self.approvals(rule, a, req),
+            RuleKind::Window(w) => deny_window(rule, w, req),
+            RuleKind::Artifacts(a) => {
+                let (v, r, e) = self.artifacts(a, req);
+                (v, r, e, Vec::new())
+            }
+            RuleKind::Concurrency(c) => concurrency(rule, c, req),
+        }
+    }
+
+    fn approvals(&self, rule: &Rule, a: &Approvals, req: &Request<'_>) -> Out {
+        let b = Bound {
+            request_id: req.id,
+            artifact: &req.artifact.digest,
+            rule: &rule.qualified,
+            target: req.target.id(),
+            requester: &req.actor.name,
+            at: req.at,
+            max_age: a.max_age,
+        };
+        match approval::count(&a.groups, req.approvals, &*self.ctx.directory, &b) {
+            Count::Satisfied(who) => (
+                Verdict::Pass,
+                "approved".to_owned(),
+                who.into_iter()
+                    .map(|(person, group)| ("approved_by", format!("{person} ({group})")))
+                    .collect(),
+                Vec::new(),
+            ),
+            Count::Rejected { by, group } => (
+                Verdict::Fail,
+                format!("rejected by `{by}` of `{group}`; a new request is needed"),
+                vec![("request", req.id.to_owned())],
+                Vec::new(),
+            ),
+            Count::Short(short) => {
+                let text: Vec<String> = short
+                    .iter()
+                    .map(|(g, n, have)| format!("{have} of {n} from `{g}`"))
+                    .collect();
+                let missing = short
+                    .iter()
+                    .map(|(g, n, have)| Missing::Approvals {
+                        rule: rule.qualified.clone(),
+                        group: g.clone(),
+                        needed: n - have,
+                    })
+                    .collect();
+                (
+                    Verdict::Pending,
+                    format!("waiting for approvals: {}", text.join(", ")),
+                    vec![
+                        ("request", req.id.to_owned()),
+                        ("artifact", req.artifact.digest.to_string()),
+                    ],
+                    missing,
+                )
+            }
+        }
+    }
+
+    fn artifacts(
+        &self,
+        a: &Artifacts,
+        req: &Request<'_>,
+    ) -> (Verdict, String, Vec<(&'static str, String)>) {
+        let art = req.artifact;
+        let mut evidence = vec![("digest", art.digest.to_string())];
+        if a.require_digest {
+            let pinned = art
+                .image
+                .as_deref()
+                .and_then(|i| i.split_once('@'))
+                .is_some_and(|(_, d)| d == art.digest.to_string());
+            if !pinned {
+                return (
+                    Verdict::Fail,
+                    format!(
+                        "image `{}` is not pinned to the artifact digest",
+                        art.image.as_deref().unwrap_or("(none)")
+                    ),
+                    evidence,
+                );
+            }
+            evidence.push(("pinned", "yes".to_owned()));
+        }
+        if a.signers.is_empty() && a.provenance.is_none() {
+            return (Verdict::Pass, "image pinned by digest".to_owned(), evidence);
+        }
+        let Some(verifier) = &self.ctx.verifier else {
+            return (
+                Verdict::Fail,
+                "no trust material configured to verify signatures".to_owned(),
+                evidence,
+            );
+        };
+        match crate::verify::check(verifier, a, art) {
+            Ok(found) => {
+                evidence.extend(found);
+                (
+                    Verdict::Pass,
+                    "signed and attested as required".to_owned(),
+                    evidence,
+                )
+            }
+            Err(reason) => (Verdict::Fail, reason, evidence),
+        }
+    }
+
+    /// The limits of every enforced concurrency rule that applies to `target` for
+    /// `workload`, for the rollout planner.
+    #[must_use]
+    pub fn concurrency_limits(
+        &self,
+        target: &dyn TargetView,
+        workload: &Workload,
+        at: DateTime<Utc>,
+    ) -> Vec<ConcurrencyLimit> {
+        let mut out = Vec::new();
+        let artifact = Artifact::new(Digest::sha256(b""));
+        let actor = Actor::unknown();
+        let req = Request::new("", workload, &artifact, target, &actor, at);
+        for p in &self.policies {
+            if !self.applies(p, &req) {
+                continue;
+            }
+            for r in &p.rules {
+                if let (RuleKind::Concurrency(c), Mode::Enforce) = (&r.kind, r.mode) {
+                    out.push(ConcurrencyLimit {
+                        rule: r.qualified.clone(),
+                        group_by: c.group_by.clone(),
+                        group: target
+                            .property(&c.group_by)
+                            .map(|v| display_value(&v.to_value())),
+                        max_in_flight: c.max_in_flight,
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The earliest instant at or after `after` when the change windows (allow, deny,
+    /// freeze, blackout) of the enforced policies that apply to `target` and `workload`
+    /// permit a change; `None` if none is found within five years. Approvals and other rules
+    /// are not considered: this is the planner's window calendar.
+    #[must_use]
+    pub fn next_allowed(
+        &self,
+        target: &dyn TargetView,
+        workload: &Workload,
+        after: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.next_allowed_for(target, Some(workload), after, None)
+    }
+
+    pub(crate) fn next_allowed_for(
+        &self,
+        target: &dyn TargetView,
+        workload: Option<&Workload>,
+        after: DateTime<Utc>,
+        req: Option<&Request<'_>>,
+    ) -> Option<DateTime<Utc>> {
+        let fallback_workload = Workload::new("");
+        let workload = workload.unwrap_or(&fallback_workload);
+        let artifact = Artifact::new(Digest::sha256(b""));
+        let actor = Actor::unknown();
+        let probe = Request::new("", workload, &artifact, target, &actor, after);
+        let mut windows: Vec<&Window> = Vec::new();
+        for p in &self.policies {
+            if !self.applies(p, &probe) {
+                continue;
+            }
+            for r in &p.rules {
+                if let (RuleKind::Window(w), Mode::Enforce) = (&r.kind, r.mode) {
+                    // an override in force for this rule at `after` lifts it
+                    let lifted = req.is_some_and(|q| {
+                        q.overrides
+                            .iter()
+                            .any(|o| o.covers(&p.id, &r.qualified, target, after))
+                    });
+                    if !lifted {
+                        windows.push(w);
+                    }
+                }
+            }
+        }
+        next_allowed_in(&windows, after)
+    }
+}
+
+fn display_value(v: &fleet_core::Value) -> String {
+    match v {
+        fleet_core::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The earliest instant at or after `after` allowed by all `windows`.
+fn next_allowed_in(windows: &[&Window], after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let horizon = after + chrono::Duration::days(366 * 5);
+    let has_allow = windows.iter().any(|w| {
+        matches!(
+            w,
+            Window::Recurring {
+                kind: WindowKind::Allow,
+                ..
+            }
+        )
+    });
+    let mut t = after;
+    for _ in 0..100_000 {
+        if t > horizon {
+            return None;
+        }
+        // leave every deny interval that holds t
+        let deny_end = windows
+            .iter()
+            .filter_map(|w| match w {
+                Window::Recurring {
+                    kind: WindowKind::Deny,
+                    window,
+                    ..
+                } => window.active_at(t).map(|i| i.end),
+                Window::Fixed { intervals, .. } => {
+                    intervals.iter().find(|i| i.contains(t)).map(|i| i.end)
+                }
+                Window::Recurring { .. } => None,
+            })
+            .max();
+        if let Some(end) = deny_end {
+            t = end;
+            continue;
+        }
+        if has_allow {
+            let inside = windows.iter().any(|w| match w {
+                Window::Recurring {
+                    kind: WindowKind::Allow,
+                    window,
+                    ..
+                } => window.active_at(t).is_some(),
+                _ => false,
+            });
+            if !inside {
+                let next = windows
+                    .iter()
+                    .filter_map(|w| match w {
+                        Window::Recurring {
+                            kind: WindowKind::Allow,
+                            window,
+                            ..
+                        } => window.next_start_after(t).map(|i| i.start),
+                        _ => None,
+                    })
+                    .min()?;
+                t = next;
+                continue;
+            }
+        }
+        return Some(t);
+    }
+    None
+}
+
+fn deny_window(rule: &Rule, w: &Window, req: &Request<'_>) -> Out {
+    let (interval, overrun, what, evidence) = match w {
+        Window::Recurring {
+            window, overrun, ..
+        } => (
+            window.active_at(req.at),
+            *overrun,
+            "deny window",
+            vec![
+                ("cron", window.cron.to_string()),
+                ("timezone", window.tz.name().to_owned()),
+            ],
+        ),
+        Window::Fixed {
+            what,
+            tz,
+            intervals,
+            overrun,
+        } => (
+            intervals.iter().copied().find(|i| i.contains(req.at)),
+            *overrun,
+            *what,
+            vec![("timezone", tz.name().to_owned())],
+        ),
+    };
+    let mut evidence = evidence;
+    evidence.push(("tzdb", TZDB_VERSION.to_owned()));
+    let Some(i) = interval else {
+        return (
+            Verdict::Pass,
+            format!("outside the {what}"),
+            evidence,
+            Vec::new(),
+        );
+    };
+    evidence.push(("from", i.start.to_rfc3339()));
+    evidence.push(("until", i.end.to_rfc3339()));
+    if let Some(since) = req.in_progress_since
+        && since < i.start
+    {
+        match overrun {
+            Overrun::Finish => {
+                evidence.push(("overrun", "finish".to_owned()));
+                return (
+                    Verdict::Pass,
+                    format!(
+                        "inside the {what}, but the operation started before it and may finish"
+                    ),
+                    evidence,
+                    Vec::new(),
+                );
+            }
+            Overrun::Halt => evidence.push(("overrun", "halt".to_owned())),
+        }
+    }
+    (
+        Verdict::Pending,
+        format!("inside the {what} until {}", i.end.to_rfc3339()),
+        evidence,
+        vec![Missing::Window {
+            rule: rule.qualified.clone(),
+            opens_at: None,
+        }],
+    )
+}
+
+fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'static str, String)>) {
+    let t = req.target;
+    let wl = req.workload;
+    let mut evidence = Vec::new();
+    if let Some(c) = &p.compliance
+        && let Some(class) = &wl.class
+        && let Some(allowed) = c.classes.get(class)
+    {
+        let tc = match t.property(&c.property) {
+            Some(fleet_core::ValueRef::String(s)) => s,
+            _ => {
+                return (
+                    Verdict::Fail,
+                    format!(
+                        "workload class `{class}` needs a certified target, and the target has no `{}`",
+                        c.property
+                    ),
+                    evidence,
+                );
+            }
+        };
+        if !allowed.iter().any(|a| a == tc) {
+            return (
+                Verdict::Fail,
+                format!(
+                    "workload class `{class}` may not run on {} `{tc}` (allowed: {})",
+                    c.property,
+                    allowed.join(", ")
+                ),
+                evidence,
+            );
+        }
+        evidence.push(("compliance", format!("{class} on {tc}")));
+    }
+    if let Some(r) = &p.registries {
+        match req.artifact.repository() {
+            Some(repo) if r.matches(repo) => evidence.push(("registry", repo.to_owned())),
+            Some(repo) => {
+                return (
+                    Verdict::Fail,
+                    format!(
+                        "image repository `{repo}` is not in the allowed registries ({})",
+                        r.source.join(", ")
+                    ),
+                    evidence,
+                );
+            }
+            None => {
+                return (
+                    Verdict::Fail,
+                    "the artifact has no image reference to check against the allowed registries"
+                        .to_owned(),
+                    evidence,
+                );
+            }
+        }
+    }
+    for (name, pat) in &p.capabilities {
+        let mut found: Option<String> = None;
+        t.any_capability(&mut |c| {
+            if pat.matches(c) {
+                found = Some(c.to_owned());
+                true
+            } else {
+                false
+            }
+        });
+        match found {
+            Some(c) => evidence.push(("capability", c)),
+            None => {
+                return (
+                    Verdict::Fail,
+                    format!("the target lacks a required capability `{name}`"),
+                    evidence,
+                );
+            }
+        }
+    }
+    if let Some(r) = &p.residency
+        && let Some(zone) = wl.labels.get(&r.workload_label)
+    {
+        let Some(globs) = r.zones.get(zone) else {
+            return (
+                Verdict::Fail,
+                format!("workload residency zone `{zone}` is not defined by the policy"),
+                evidence,
+            );
+        };
+        match t.property(&r.property) {
+            Some(fleet_core::ValueRef::String(v)) if globs.matches(v) => {
+                evidence.push(("residency", format!("{zone}: {} {v}", r.property)));
+            }
+            Some(fleet_core::ValueRef::String(v)) => {
+                return (
+                    Verdict::Fail,
+                    format!(
+                        "data must stay in `{zone}`, and {} `{v}` is outside it",
+                        r.property
+                    ),
+                    evidence,
+                );
+            }
+            _ => {
+                return (
+                    Verdict::Fail,
+                    format!(
+                        "data must stay in `{zone}`, and the target has no `{}`",
+                        r.property
+                    ),
+                    evidence,
+                );
+            }
+        }
+    }
+    (Verdict::Pass, "placement allowed".to_owned(), evidence)
+}
+
+fn concurrency(rule: &Rule, c: &Concurrency, req: &Request<'_>) -> Out {
+    let Some(value) = req
+        .target
+        .property(&c.group_by)
+        .map(|v| display_value(&v.to_value()))
+    else {
+        return (
+            Verdict::Fail,
+            format!(
+                "the target has no `{}`, so it cannot be placed in a concurrency group",
+                c.group_by
+            ),
+            Vec::new(),
+            Vec::new(),
+        );
+    };
+    let group = format!("{}={value}", c.group_by);
+    let Some(counts) = req.in_flight else {
+        return (
+            Verdict::Pass,
+            format!(
+                "at most {} in flight per {}; no counts given",
+                c.max_in_flight, c.group_by
+            ),
+            vec![("group", group)],
+            Vec::new(),
+        );
+    };
+    let n = counts.in_flight(&c.group_by, &value);
+    if n >= c.max_in_flight {
+        (
+            Verdict::Pending,
+            format!("{n} of {} in flight in `{group}`", c.max_in_flight),
+            vec![("group", group.clone())],
+            vec![Missing::Slot {
+                rule: rule.qualified.clone(),
+                group,
+                limit: c.max_in_flight,
+            }],
+        )
+    } else {
+        (
+            Verdict::Pass,
+            format!("{n} of {} in flight in `{group}`", c.max_in_flight),
+            vec![("group", group)],
+            Vec::new(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_strips_tag_and_digest_not_port() {
+        let a = |i: &str| Artifact::new(Digest::sha256(b"")).image(i);
+        assert_eq!(
+            a("registry.acme.io/pay/api:1.2").repository(),
+            Some("registry.acme.io/pay/api")
+        );
+        assert_eq!(
+            a("registry.acme.io:5000/pay/api@sha256:ab").repository(),
+            Some("registry.acme.io:5000/pay/api")
+        );
+        assert_eq!(
+            a("registry.acme.io:5000/api:v1@sha256:ab").repository(),
+            Some("registry.acme.io:5000/api")
+        );
+        assert_eq!(a("nginx").repository(), Some("nginx"));
+    }
+}
