@@ -229,7 +229,14 @@ impl PolicySet {
         self
     }
 
-    fn applies(&self, p: &Policy, req: &Request<'_>) -> bool {
+    /// Whether policy `p` applies to the request; `in_scope` is the target scope's answer
+    /// when the caller already knows it (bulk evaluation resolves scopes with the index).
+    pub(crate) fn applies_with(
+        &self,
+        p: &Policy,
+        req: &Request<'_>,
+        in_scope: Option<bool>,
+    ) -> bool {
         if let Some(w) = &p.scope.workloads {
             let wl = req.workload;
             if let Some(n) = &w.names
@@ -253,10 +260,18 @@ impl PolicySet {
                 return false;
             }
         }
-        p.scope
-            .targets
-            .as_ref()
-            .is_none_or(|s| s.matches(req.target, req.at))
+        match in_scope {
+            Some(known) => known,
+            None => p
+                .scope
+                .targets
+                .as_ref()
+                .is_none_or(|s| s.matches(req.target, req.at)),
+        }
+    }
+
+    fn applies(&self, p: &Policy, req: &Request<'_>) -> bool {
+        self.applies_with(p, req, None)
     }
 
     /// Decides a request. Deterministic; fails closed.
@@ -268,6 +283,12 @@ impl PolicySet {
     /// is recorded on the result.
     #[must_use]
     pub fn evaluate(&self, req: &Request<'_>) -> Decision {
+        self.evaluate_scoped(req, None)
+    }
+
+    /// [`PolicySet::evaluate`] with the target scopes already resolved: `scoped[i]` says
+    /// whether policy `i`'s target selector matches.
+    pub(crate) fn evaluate_scoped(&self, req: &Request<'_>, scoped: Option<&[bool]>) -> Decision {
         let mut d = Decision {
             outcome: Outcome::Allow,
             target: req.target.id().to_owned(),
@@ -281,8 +302,9 @@ impl PolicySet {
         let mut any_window = false;
         // allow windows are judged together: inside any one is enough
         let mut allow_rules: Vec<(usize, &Policy, &Rule)> = Vec::new();
-        for p in &self.policies {
-            if !self.applies(p, req) {
+        for (pi, p) in self.policies.iter().enumerate() {
+            let known = scoped.and_then(|s| s.get(pi).copied());
+            if !self.applies_with(p, req, known) {
                 continue;
             }
             for rule in &p.rules {

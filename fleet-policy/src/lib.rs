@@ -2,6 +2,7 @@
 
 mod approval;
 pub mod artifact;
+mod bulk;
 mod cron;
 mod decision;
 mod error;
@@ -13,6 +14,7 @@ mod verify;
 mod window;
 
 pub use approval::{Approval, ApprovalScope, ApprovalVerdict, Directory, StaticDirectory};
+pub use bulk::{BulkDecision, BulkRequest, RuleCounts, Summary};
 pub use cron::{Cron, CronError};
 pub use decision::{Decision, Missing, Outcome, OverrideUse, RuleResult, Verdict};
 pub use error::{LoadProblem, PolicyError};

@@ -438,7 +438,10 @@ impl Compiler<'_, '_> {
                         let first = e
                             .diagnostics
                             .first()
-                            .map(|d| d.message.clone())
+                            .map(|d| match &d.help {
+                                Some(h) => format!("{}; {h}", d.message),
+                                None => d.message.clone(),
+                            })
                             .unwrap_or_else(|| "invalid selector".to_owned());
                         let more = e.diagnostics.len().saturating_sub(1);
                         let message = if more > 0 {

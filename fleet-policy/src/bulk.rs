@@ -1,0 +1,182 @@
+//! Bulk evaluation: one release against a fleet selection, with scopes resolved through the
+//! selector index once instead of per target.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use fleet_core::{Actor, Snapshot, Workload};
+use fleet_selectors::{QueryError, SelectorIndex, TargetSet};
+
+use crate::approval::Approval;
+use crate::decision::{Decision, Outcome, Verdict};
+use crate::eval::{Artifact, InFlight, Request};
+use crate::overrides::Override;
+use crate::policy::PolicySet;
+
+/// One release to evaluate against many targets: a [`Request`] without the target.
+#[derive(Clone, Copy)]
+pub struct BulkRequest<'a> {
+    /// The request's id; approvals are bound to it.
+    pub id: &'a str,
+    /// The workload.
+    pub workload: &'a Workload,
+    /// The artifact.
+    pub artifact: &'a Artifact,
+    /// Who asks.
+    pub actor: &'a Actor,
+    /// The instant to decide for.
+    pub at: DateTime<Utc>,
+    /// Approvals given so far.
+    pub approvals: &'a [Approval],
+    /// Break-glass overrides in force.
+    pub overrides: &'a [Override],
+    /// Current in-flight counts, for concurrency rules.
+    pub in_flight: Option<&'a dyn InFlight>,
+}
+
+impl std::fmt::Debug for BulkRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkRequest")
+            .field("id", &self.id)
+            .field("workload", &self.workload.name)
+            .field("artifact", &self.artifact.digest)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BulkRequest<'a> {
+    /// A bulk request with no approvals, overrides or in-flight counts.
+    #[must_use]
+    pub fn new(
+        id: &'a str,
+        workload: &'a Workload,
+        artifact: &'a Artifact,
+        actor: &'a Actor,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            workload,
+            artifact,
+            actor,
+            at,
+            approvals: &[],
+            overrides: &[],
+            in_flight: None,
+        }
+    }
+
+    /// With these approvals.
+    #[must_use]
+    pub fn approvals(mut self, approvals: &'a [Approval]) -> Self {
+        self.approvals = approvals;
+        self
+    }
+
+    /// With these overrides.
+    #[must_use]
+    pub fn overrides(mut self, overrides: &'a [Override]) -> Self {
+        self.overrides = overrides;
+        self
+    }
+}
+
+/// Counts over a bulk evaluation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Targets allowed.
+    pub allowed: usize,
+    /// Targets pending.
+    pub pending: usize,
+    /// Targets denied.
+    pub denied: usize,
+    /// Per rule (`policy/rule`): how many targets it failed and held pending.
+    pub by_rule: BTreeMap<String, RuleCounts>,
+}
+
+/// How often one rule decided against a target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    /// Targets it failed.
+    pub failed: usize,
+    /// Targets it held pending.
+    pub pending: usize,
+}
+
+/// Per-target decisions (in slot order) and their summary.
+#[derive(Debug, Clone)]
+pub struct BulkDecision {
+    /// One decision per selected target.
+    pub decisions: Vec<Decision>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl PolicySet {
+    /// Evaluates one release against every target in `selection`. Each policy's target
+    /// scope is resolved once through `index`; per target only the rules run.
+    ///
+    /// # Errors
+    ///
+    /// [`QueryError::Stale`] when `index` and `snapshot` are at different generations.
+    pub fn evaluate_bulk(
+        &self,
+        index: &SelectorIndex,
+        snapshot: &Snapshot,
+        selection: &TargetSet,
+        req: &BulkRequest<'_>,
+    ) -> Result<BulkDecision, QueryError> {
+        let scopes: Vec<Option<TargetSet>> = self
+            .policies
+            .iter()
+            .map(|p| {
+                p.scope
+                    .targets
+                    .as_ref()
+                    .map(|s| index.query(s, snapshot, req.at))
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
+        let mut scoped = vec![true; scopes.len()];
+        let mut out = BulkDecision {
+            decisions: Vec::with_capacity(usize::try_from(selection.len()).unwrap_or(0)),
+            summary: Summary::default(),
+        };
+        for slot in selection.slots() {
+            let Some(target) = snapshot.slot(slot) else {
+                continue;
+            };
+            for (flag, set) in scoped.iter_mut().zip(&scopes) {
+                *flag = set.as_ref().is_none_or(|s| s.contains(slot));
+            }
+            let mut r = Request::new(
+                req.id,
+                req.workload,
+                req.artifact,
+                &target,
+                req.actor,
+                req.at,
+            )
+            .approvals(req.approvals)
+            .overrides(req.overrides);
+            r.in_flight = req.in_flight;
+            let d = self.evaluate_scoped(&r, Some(&scoped));
+            match d.outcome {
+                Outcome::Allow => out.summary.allowed += 1,
+                Outcome::Pending => out.summary.pending += 1,
+                Outcome::Deny => out.summary.denied += 1,
+            }
+            for res in d.results.iter().filter(|r| r.verdict != Verdict::Pass) {
+                let c = out.summary.by_rule.entry(res.qualified_id()).or_default();
+                match res.verdict {
+                    Verdict::Fail => c.failed += 1,
+                    Verdict::Pending => c.pending += 1,
+                    Verdict::Pass => {}
+                }
+            }
+            out.decisions.push(d);
+        }
+        Ok(out)
+    }
+}
