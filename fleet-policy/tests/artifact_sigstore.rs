@@ -12,7 +12,8 @@ use fleet_policy::artifact::{
 use serde_json::Value;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/supply-chain/");
-const SAN: &str = "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+const SAN: &str =
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn read(name: &str) -> Vec<u8> {
@@ -40,7 +41,9 @@ fn npm_digest() -> Digest {
     let statement: Value =
         serde_json::from_slice(&read("sigstore-js-2.1.0.slsa-provenance-v1.statement.json"))
             .unwrap();
-    let hex = statement["subject"][0]["digest"]["sha512"].as_str().unwrap();
+    let hex = statement["subject"][0]["digest"]["sha512"]
+        .as_str()
+        .unwrap();
     format!("sha512:{hex}").parse().unwrap()
 }
 
@@ -133,7 +136,10 @@ fn npm_provenance_with_slsa_policy() {
     let err = wrong_type
         .verify_bundle(&npm_bundle(), &npm_digest(), &keyless())
         .unwrap_err();
-    assert!(matches!(err, ArtifactError::WrongPredicateType { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::WrongPredicateType { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -194,7 +200,14 @@ fn every_payload_byte_matters() {
         .decode(original["dsseEnvelope"]["payload"].as_str().unwrap())
         .unwrap();
     // A sample of positions across the payload, including the first and last byte.
-    let positions = [0, 1, 17, payload.len() / 2, payload.len() - 2, payload.len() - 1];
+    let positions = [
+        0,
+        1,
+        17,
+        payload.len() / 2,
+        payload.len() - 2,
+        payload.len() - 1,
+    ];
     for at in positions {
         let mut changed = payload.clone();
         changed[at] ^= 0x20;
@@ -217,7 +230,10 @@ fn changed_signature_is_refused() {
         v["dsseEnvelope"]["signatures"][0]["sig"] = flip_b64(sig, 40).into();
     });
     let err = refuse_npm(&bundle);
-    assert!(matches!(err, ArtifactError::LogEntryMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::LogEntryMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -278,19 +294,34 @@ fn other_issuer_is_refused() {
 #[test]
 fn key_policy_refuses_keyless_bundle() {
     let err = verifier()
-        .verify_bundle(&npm_bundle(), &npm_digest(), &IdentityPolicy::key("conformance"))
+        .verify_bundle(
+            &npm_bundle(),
+            &npm_digest(),
+            &IdentityPolicy::key("conformance"),
+        )
         .unwrap_err();
-    assert!(matches!(err, ArtifactError::IdentityMismatch { field: "signer kind", .. }));
+    assert!(matches!(
+        err,
+        ArtifactError::IdentityMismatch {
+            field: "signer kind",
+            ..
+        }
+    ));
 }
 
 #[test]
 fn changed_set_is_refused() {
     let bundle = edit(&npm_bundle(), |v| {
         let entry = &mut v["verificationMaterial"]["tlogEntries"][0];
-        let set = entry["inclusionPromise"]["signedEntryTimestamp"].as_str().unwrap();
+        let set = entry["inclusionPromise"]["signedEntryTimestamp"]
+            .as_str()
+            .unwrap();
         entry["inclusionPromise"]["signedEntryTimestamp"] = flip_b64(set, 20).into();
     });
-    assert!(matches!(refuse_npm(&bundle), ArtifactError::SetInvalid { .. }));
+    assert!(matches!(
+        refuse_npm(&bundle),
+        ArtifactError::SetInvalid { .. }
+    ));
 }
 
 #[test]
@@ -313,13 +344,20 @@ fn fields_the_set_covers_are_bound() {
             .unwrap()
             .remove("inclusionPromise");
     });
-    assert!(matches!(refuse_npm(&bundle), ArtifactError::SetInvalid { .. }));
+    assert!(matches!(
+        refuse_npm(&bundle),
+        ArtifactError::SetInvalid { .. }
+    ));
 }
 
 #[test]
 fn other_digest_is_refused() {
     let err = verifier()
-        .verify_bundle(&npm_bundle(), &Digest::sha256(b"not the tarball"), &keyless())
+        .verify_bundle(
+            &npm_bundle(),
+            &Digest::sha256(b"not the tarball"),
+            &keyless(),
+        )
         .unwrap_err();
     assert_eq!(
         err,
@@ -354,7 +392,10 @@ fn transplanted_entries_are_refused_both_ways() {
             &IdentityPolicy::key("conformance"),
         )
         .unwrap_err();
-    assert!(matches!(err, ArtifactError::LogEntryMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::LogEntryMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -389,7 +430,10 @@ fn verify_with_root(root: TrustedRoot) -> Result<(), ArtifactError> {
 #[test]
 fn root_without_the_issuing_ca_is_refused() {
     let root = root_with(|v| {
-        v["certificateAuthorities"].as_array_mut().unwrap().remove(1);
+        v["certificateAuthorities"]
+            .as_array_mut()
+            .unwrap()
+            .remove(1);
     });
     assert!(matches!(
         verify_with_root(root),
@@ -489,12 +533,17 @@ fn managed_key_other_artifact_is_refused() {
 #[test]
 fn managed_key_changed_message_digest_is_refused() {
     let bundle = edit(&managed_bundle(), |v| {
-        let d = v["messageSignature"]["messageDigest"]["digest"].as_str().unwrap();
+        let d = v["messageSignature"]["messageDigest"]["digest"]
+            .as_str()
+            .unwrap();
         v["messageSignature"]["messageDigest"]["digest"] = flip_b64(d, 3).into();
     });
     // Whatever digest the caller claims, the log entry pins the original one.
     let err = refuse_managed(&bundle, &artifact_digest());
-    assert!(matches!(err, ArtifactError::LogEntryMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::LogEntryMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -504,15 +553,25 @@ fn managed_key_changed_signature_is_refused() {
         v["messageSignature"]["signature"] = flip_b64(s, 30).into();
     });
     let err = refuse_managed(&bundle, &artifact_digest());
-    assert!(matches!(err, ArtifactError::LogEntryMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::LogEntryMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn managed_key_wrong_key_is_refused() {
-    let other = VerifyingKey::P256(*p256::ecdsa::SigningKey::random(&mut rand_core::OsRng).verifying_key());
-    let v = Verifier::new().with_trusted_root(root()).with_key("conformance", other);
+    let other =
+        VerifyingKey::P256(*p256::ecdsa::SigningKey::random(&mut rand_core::OsRng).verifying_key());
+    let v = Verifier::new()
+        .with_trusted_root(root())
+        .with_key("conformance", other);
     let err = v
-        .verify_bundle(&managed_bundle(), &artifact_digest(), &IdentityPolicy::key("conformance"))
+        .verify_bundle(
+            &managed_bundle(),
+            &artifact_digest(),
+            &IdentityPolicy::key("conformance"),
+        )
         .unwrap_err();
     // The bundle's hint names the real key, not this one.
     assert!(matches!(err, ArtifactError::UnknownKey { .. }), "{err}");
@@ -522,16 +581,27 @@ fn managed_key_wrong_key_is_refused() {
         v["verificationMaterial"]["publicKey"] = serde_json::json!({});
     });
     let err = v
-        .verify_bundle(&no_hint, &artifact_digest(), &IdentityPolicy::key("conformance"))
+        .verify_bundle(
+            &no_hint,
+            &artifact_digest(),
+            &IdentityPolicy::key("conformance"),
+        )
         .unwrap_err();
-    assert!(matches!(err, ArtifactError::LogEntryMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, ArtifactError::LogEntryMismatch { .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn managed_key_unknown_name_and_keyless_policy_are_refused() {
     assert_eq!(
         verifier()
-            .verify_bundle(&managed_bundle(), &artifact_digest(), &IdentityPolicy::key("nope"))
+            .verify_bundle(
+                &managed_bundle(),
+                &artifact_digest(),
+                &IdentityPolicy::key("nope")
+            )
             .unwrap_err(),
         ArtifactError::UnknownKey {
             key: "nope".to_owned()
@@ -541,7 +611,10 @@ fn managed_key_unknown_name_and_keyless_policy_are_refused() {
         verifier()
             .verify_bundle(&managed_bundle(), &artifact_digest(), &keyless())
             .unwrap_err(),
-        ArtifactError::IdentityMismatch { field: "signer kind", .. }
+        ArtifactError::IdentityMismatch {
+            field: "signer kind",
+            ..
+        }
     ));
 }
 
@@ -562,6 +635,9 @@ fn unsupported_media_type_is_refused() {
 fn error_messages_are_lowercase_one_line_with_backticks() {
     let err = refuse_managed(&managed_bundle(), &Digest::sha256(b"x"));
     let text = err.to_string();
-    assert!(text.starts_with("digest mismatch: expected `sha256:"), "{text}");
+    assert!(
+        text.starts_with("digest mismatch: expected `sha256:"),
+        "{text}"
+    );
     assert!(!text.contains('\n'));
 }
