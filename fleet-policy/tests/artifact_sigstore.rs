@@ -154,6 +154,25 @@ fn san_glob_matches() {
 }
 
 #[test]
+fn npm_provenance_in_v0_2_form_verifies() {
+    // v0.2 bundles carry the certificate as `x509CertificateChain`.
+    let bundle = edit(&npm_bundle(), |v| {
+        v["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2".into();
+        let cert = v["verificationMaterial"]["certificate"].clone();
+        let vm = v["verificationMaterial"].as_object_mut().unwrap();
+        vm.remove("certificate");
+        vm.insert(
+            "x509CertificateChain".to_owned(),
+            serde_json::json!({"certificates": [cert]}),
+        );
+    });
+    let verified = verifier()
+        .verify_bundle(&bundle, &npm_digest(), &keyless())
+        .unwrap();
+    assert!(matches!(verified.signer, Signer::Keyless { .. }));
+}
+
+#[test]
 fn managed_key_bundle_verifies() {
     let verified = verifier()
         .verify_bundle(

@@ -255,3 +255,61 @@ pub(crate) fn verify_chain(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    const NPM_BUNDLE: &[u8] = include_bytes!(
+        "../../testdata/supply-chain/sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json"
+    );
+
+    fn leaf() -> Cert {
+        let v: serde_json::Value = serde_json::from_slice(NPM_BUNDLE).unwrap();
+        let b64 = v["verificationMaterial"]["certificate"]["rawBytes"]
+            .as_str()
+            .unwrap();
+        Cert::from_der(&super::super::keys::b64(b64, "t").unwrap(), "leaf").unwrap()
+    }
+
+    #[test]
+    fn leaf_is_valid_only_in_its_ten_minutes() {
+        let leaf = leaf();
+        let integrated = 1_693_323_623;
+        for (offset, valid) in [(-1, false), (0, true), (600, true), (601, false)] {
+            let at = DateTime::from_timestamp(integrated + offset, 0).unwrap();
+            let result = leaf.check_valid_at(at, "signing certificate");
+            assert_eq!(result.is_ok(), valid, "offset {offset}: {result:?}");
+            if let Err(e) = result {
+                assert!(matches!(e, ArtifactError::NotValidAtTime { .. }));
+            }
+        }
+    }
+
+    #[test]
+    fn fulcio_identity_and_usage() {
+        let leaf = leaf();
+        let id = leaf.fulcio_identity().unwrap();
+        assert_eq!(
+            id.san.as_deref(),
+            Some(
+                "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+            )
+        );
+        assert_eq!(
+            id.issuer.as_deref(),
+            Some("https://token.actions.githubusercontent.com")
+        );
+        assert!(leaf.allows_code_signing().unwrap());
+        assert!(matches!(leaf.public_key().unwrap(), VerifyingKey::P256(_)));
+    }
+
+    #[test]
+    fn tbs_range_rejects_garbage() {
+        assert_eq!(tbs_range(&[]), None);
+        assert_eq!(tbs_range(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x30]), None);
+        assert_eq!(tbs_range(&[0x30, 0x03, 0x30, 0x01, 0x00]), Some(2..5));
+        assert_eq!(tbs_range(&[0x30, 0x03, 0x30, 0x05, 0x00]), None);
+    }
+}
