@@ -141,8 +141,8 @@ impl fmt::Display for RuleResult {
         if let Some(o) = &self.overridden_by {
             write!(
                 f,
-                "; overridden by `{}` ({} by {}: {}; was {})",
-                o.id, "break-glass", o.actor.name, o.reason, o.replaced
+                "; overridden by `{}` (break-glass by {}: {}; was {})",
+                o.id, o.actor.name, o.reason, o.replaced
             )?;
         }
         Ok(())

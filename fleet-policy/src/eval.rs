@@ -7,13 +7,14 @@ use fleet_core::{Actor, Digest, Workload};
 use fleet_selectors::TargetView;
 
 use crate::approval::{self, Approval, Bound, Count, Directory, StaticDirectory};
+use crate::artifact::Verifier;
 use crate::decision::{Decision, Missing, Outcome, OverrideUse, RuleResult, Verdict};
 use crate::overrides::Override;
 use crate::policy::{
     Approvals, Artifacts, Concurrency, Placement, Policy, PolicySet, Rule, RuleKind, Window,
 };
 use crate::spec::{Mode, Overrun, WindowKind};
-use crate::verify::{Evidence, Verifier};
+use crate::verify::Evidence;
 use crate::window::TZDB_VERSION;
 
 /// The artifact being deployed, with the evidence that comes with it.

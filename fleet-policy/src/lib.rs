@@ -14,6 +14,7 @@ mod verify;
 mod window;
 
 pub use approval::{Approval, ApprovalScope, ApprovalVerdict, Directory, StaticDirectory};
+pub use artifact::Verifier;
 pub use bulk::{BulkDecision, BulkRequest, RuleCounts, Summary};
 pub use cron::{Cron, CronError};
 pub use decision::{Decision, Missing, Outcome, OverrideUse, RuleResult, Verdict};
@@ -22,5 +23,5 @@ pub use eval::{Artifact, ConcurrencyLimit, InFlight, Request};
 pub use overrides::{Override, OverrideScope};
 pub use policy::{LoadOptions, PolicySet};
 pub use spec::Mode;
-pub use verify::{Evidence, Verifier};
+pub use verify::Evidence;
 pub use window::{Interval, TZDB_VERSION};

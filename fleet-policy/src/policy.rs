@@ -168,9 +168,8 @@ pub(crate) enum Window {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Signer {
-    pub issuer: Option<String>,
-    pub san: Option<String>,
-    pub key: Option<String>,
+    /// `None` only for a signer spec that failed to load (never in a loaded set).
+    pub identity: Option<crate::artifact::IdentityPolicy>,
 }
 
 #[derive(Debug, Clone)]
@@ -934,11 +933,15 @@ impl Compiler<'_, '_> {
                     ok = false;
                 }
             }
-            signers.push(Signer {
-                issuer: s.issuer.clone(),
-                san: s.san.clone(),
-                key: s.key.clone(),
-            });
+            let identity = match (&s.key, &s.issuer, &s.san) {
+                (Some(k), None, None) => Some(crate::artifact::IdentityPolicy::key(k.clone())),
+                (None, Some(i), Some(san)) => Some(crate::artifact::IdentityPolicy::keyless(
+                    i.clone(),
+                    san.clone(),
+                )),
+                _ => None,
+            };
+            signers.push(Signer { identity });
         }
         let provenance = a.provenance.as_ref().map(|p| {
             if p.builders.is_empty() {

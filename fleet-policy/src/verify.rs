@@ -1,23 +1,133 @@
-//! Signature and provenance checks of the artifacts rule (wired to `artifact` on merge).
+//! The artifacts rule's signature and provenance checks, on top of
+//! [`crate::artifact::Verifier`] (which caches by evidence bytes, trust material, identity
+//! policy and artifact digest).
 
+use std::sync::Arc;
+
+use crate::artifact::{
+    ArtifactError, IdentityPolicy, Signer as VerifiedSigner, Verified, Verifier,
+};
 use crate::eval::Artifact;
 use crate::policy::Artifacts;
 
-/// Evidence that comes with an artifact.
+/// Evidence that comes with an artifact, as the producer emitted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
-    /// A Sigstore bundle, JSON bytes.
-    SigstoreBundle(std::sync::Arc<[u8]>),
+    /// A Sigstore bundle (v0.3 or v0.2), JSON bytes: keyless or managed-key, a message
+    /// signature or a DSSE envelope with an in-toto statement.
+    SigstoreBundle(Arc<[u8]>),
+    /// A bare DSSE envelope (JSON bytes) with an in-toto statement, signed by a managed key.
+    DsseEnvelope(Arc<[u8]>),
+    /// A cosign simple-signing payload and its raw signature, signed by a managed key.
+    SimpleSigning {
+        /// The payload bytes, exactly as signed.
+        payload: Arc<[u8]>,
+        /// The signature (ECDSA DER or raw, or Ed25519).
+        signature: Arc<[u8]>,
+    },
 }
 
-/// Trust material (temporary).
-#[derive(Debug)]
-pub struct Verifier;
+impl Evidence {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::SigstoreBundle(_) => "sigstore bundle",
+            Self::DsseEnvelope(_) => "dsse envelope",
+            Self::SimpleSigning { .. } => "simple-signing payload",
+        }
+    }
 
+    fn verify(
+        &self,
+        v: &Verifier,
+        art: &Artifact,
+        id: &IdentityPolicy,
+    ) -> Result<Verified, ArtifactError> {
+        match self {
+            Self::SigstoreBundle(b) => v.verify_bundle(b, &art.digest, id),
+            Self::DsseEnvelope(b) => v.verify_envelope(b, &art.digest, id),
+            Self::SimpleSigning { payload, signature } => {
+                v.verify_simple_signing(payload, signature, &art.digest, id)
+            }
+        }
+    }
+}
+
+fn signer_text(s: &VerifiedSigner) -> String {
+    match s {
+        VerifiedSigner::Keyless { san, issuer } => format!("{san} ({issuer})"),
+        VerifiedSigner::Key { key_id } => format!("key {key_id}"),
+    }
+}
+
+/// Checks the signer and provenance requirements; on success, the evidence found.
+///
+/// Every piece of evidence is tried with every accepted signer; the first that verifies
+/// satisfies the signature requirement. Provenance needs a verified in-toto statement
+/// (the verifier has already checked that one of its subjects is the deployed digest) with
+/// the expected predicate type and a trusted builder id.
 pub(crate) fn check(
-    _v: &Verifier,
-    _a: &Artifacts,
-    _art: &Artifact,
+    v: &Verifier,
+    rule: &Artifacts,
+    art: &Artifact,
 ) -> Result<Vec<(&'static str, String)>, String> {
-    Err("TEMPORARY".to_owned())
+    if art.evidence.is_empty() {
+        return Err(format!(
+            "artifact {} carries no signature or attestation",
+            art.digest
+        ));
+    }
+    let mut evidence = Vec::new();
+    let mut last_error: Option<String> = None;
+    let mut signed = false;
+    let mut provenance_ok = rule.provenance.is_none();
+    for e in &art.evidence {
+        for s in &rule.signers {
+            let Some(id) = &s.identity else { continue };
+            match e.verify(v, art, id) {
+                Ok(found) => {
+                    if !signed {
+                        evidence.push(("signer", signer_text(&found.signer)));
+                        if let Some(t) = found.integrated_time {
+                            evidence.push(("logged_at", t.to_rfc3339()));
+                        }
+                    }
+                    signed = true;
+                    if let (Some((predicate, builders)), Some(st)) =
+                        (&rule.provenance, &found.statement)
+                    {
+                        if st.predicate_type != *predicate {
+                            last_error = Some(format!(
+                                "provenance predicate is `{}`, expected `{predicate}`",
+                                st.predicate_type
+                            ));
+                        } else if let Some(b) =
+                            st.builder_id.as_ref().filter(|b| builders.contains(b))
+                        {
+                            if !provenance_ok {
+                                evidence.push(("builder", b.clone()));
+                                evidence.push(("predicate", st.predicate_type.clone()));
+                            }
+                            provenance_ok = true;
+                        } else {
+                            last_error = Some(format!(
+                                "provenance builder `{}` is not trusted",
+                                st.builder_id.as_deref().unwrap_or("(none)")
+                            ));
+                        }
+                    }
+                }
+                Err(err) => last_error = Some(format!("{}: {err}", e.kind())),
+            }
+        }
+    }
+    if !signed {
+        return Err(format!(
+            "no valid signature from an accepted signer{}",
+            last_error.map(|e| format!(" ({e})")).unwrap_or_default()
+        ));
+    }
+    if !provenance_ok {
+        return Err(last_error.unwrap_or_else(|| "no verified provenance statement".to_owned()));
+    }
+    Ok(evidence)
 }

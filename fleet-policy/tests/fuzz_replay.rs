@@ -29,7 +29,10 @@ fn seeds() -> Vec<String> {
 fn check(s: &str) -> usize {
     let opts = LoadOptions::new(&SCHEMA);
     let mut accepted = 0;
-    for r in [PolicySet::from_yaml(s, &opts), PolicySet::from_json(s, &opts)] {
+    for r in [
+        PolicySet::from_yaml(s, &opts),
+        PolicySet::from_json(s, &opts),
+    ] {
         match r {
             Ok(set) => {
                 accepted += 1;
