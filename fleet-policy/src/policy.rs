@@ -169,7 +169,8 @@ pub(crate) enum Window {
 #[derive(Debug, Clone)]
 pub(crate) struct Signer {
     /// `None` only for a signer spec that failed to load (never in a loaded set).
-    pub identity: Option<crate::artifact::IdentityPolicy>,
+    /// The identity and its digest (computed once; the verification cache is keyed by it).
+    pub identity: Option<(crate::artifact::IdentityPolicy, [u8; 32])>,
 }
 
 #[derive(Debug, Clone)]
@@ -941,7 +942,12 @@ impl Compiler<'_, '_> {
                 )),
                 _ => None,
             };
-            signers.push(Signer { identity });
+            signers.push(Signer {
+                identity: identity.map(|i| {
+                    let d = i.digest();
+                    (i, d)
+                }),
+            });
         }
         let provenance = a.provenance.as_ref().map(|p| {
             if p.builders.is_empty() {

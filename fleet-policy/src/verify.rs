@@ -10,29 +10,63 @@ use crate::artifact::{
 use crate::eval::Artifact;
 use crate::policy::Artifacts;
 
-/// Evidence that comes with an artifact, as the producer emitted it.
+/// Evidence that comes with an artifact, as the producer emitted it. Built once per
+/// release; its digest (the verification cache's key) is computed on construction, so a
+/// decision whose signatures are already verified does not rehash the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Evidence {
-    /// A Sigstore bundle (v0.3 or v0.2), JSON bytes: keyless or managed-key, a message
-    /// signature or a DSSE envelope with an in-toto statement.
-    SigstoreBundle(Arc<[u8]>),
-    /// A bare DSSE envelope (JSON bytes) with an in-toto statement, signed by a managed key.
-    DsseEnvelope(Arc<[u8]>),
-    /// A cosign simple-signing payload and its raw signature, signed by a managed key.
-    SimpleSigning {
-        /// The payload bytes, exactly as signed.
+pub struct Evidence {
+    form: Form,
+    input: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+    Bundle(Arc<[u8]>),
+    Envelope(Arc<[u8]>),
+    Simple {
         payload: Arc<[u8]>,
-        /// The signature (ECDSA DER or raw, or Ed25519).
         signature: Arc<[u8]>,
     },
 }
 
 impl Evidence {
+    /// A Sigstore bundle (v0.3 or v0.2), JSON bytes: keyless or managed-key, a message
+    /// signature or a DSSE envelope with an in-toto statement.
+    #[must_use]
+    pub fn sigstore_bundle(json: impl Into<Arc<[u8]>>) -> Self {
+        let json = json.into();
+        Self {
+            input: Verifier::input_digest(&json),
+            form: Form::Bundle(json),
+        }
+    }
+
+    /// A bare DSSE envelope (JSON bytes) with an in-toto statement, signed by a managed key.
+    #[must_use]
+    pub fn dsse_envelope(json: impl Into<Arc<[u8]>>) -> Self {
+        let json = json.into();
+        Self {
+            input: Verifier::input_digest(&json),
+            form: Form::Envelope(json),
+        }
+    }
+
+    /// A cosign simple-signing payload (exact bytes as signed) and its raw signature
+    /// (ECDSA DER or `r || s`, or Ed25519), signed by a managed key.
+    #[must_use]
+    pub fn simple_signing(payload: impl Into<Arc<[u8]>>, signature: impl Into<Arc<[u8]>>) -> Self {
+        let (payload, signature) = (payload.into(), signature.into());
+        Self {
+            input: Verifier::simple_input_digest(&payload, &signature),
+            form: Form::Simple { payload, signature },
+        }
+    }
+
     fn kind(&self) -> &'static str {
-        match self {
-            Self::SigstoreBundle(_) => "sigstore bundle",
-            Self::DsseEnvelope(_) => "dsse envelope",
-            Self::SimpleSigning { .. } => "simple-signing payload",
+        match self.form {
+            Form::Bundle(_) => "sigstore bundle",
+            Form::Envelope(_) => "dsse envelope",
+            Form::Simple { .. } => "simple-signing payload",
         }
     }
 
@@ -41,13 +75,19 @@ impl Evidence {
         v: &Verifier,
         art: &Artifact,
         id: &IdentityPolicy,
+        id_digest: [u8; 32],
     ) -> Result<Verified, ArtifactError> {
-        match self {
-            Self::SigstoreBundle(b) => v.verify_bundle(b, &art.digest, id),
-            Self::DsseEnvelope(b) => v.verify_envelope(b, &art.digest, id),
-            Self::SimpleSigning { payload, signature } => {
-                v.verify_simple_signing(payload, signature, &art.digest, id)
-            }
+        match &self.form {
+            Form::Bundle(b) => v.verify_bundle_keyed(b, self.input, &art.digest, id, id_digest),
+            Form::Envelope(b) => v.verify_envelope_keyed(b, self.input, &art.digest, id, id_digest),
+            Form::Simple { payload, signature } => v.verify_simple_signing_keyed(
+                payload,
+                signature,
+                self.input,
+                &art.digest,
+                id,
+                id_digest,
+            ),
         }
     }
 }
@@ -82,8 +122,10 @@ pub(crate) fn check(
     let mut provenance_ok = rule.provenance.is_none();
     for e in &art.evidence {
         for s in &rule.signers {
-            let Some(id) = &s.identity else { continue };
-            match e.verify(v, art, id) {
+            let Some((id, id_digest)) = &s.identity else {
+                continue;
+            };
+            match e.verify(v, art, id, *id_digest) {
                 Ok(found) => {
                     if !signed {
                         evidence.push(("signer", signer_text(&found.signer)));

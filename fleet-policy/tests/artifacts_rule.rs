@@ -65,7 +65,7 @@ fn decide(set: &PolicySet, art: &Artifact) -> fleet_policy::Decision {
 fn keyless_bundle_with_slsa_provenance_allows() {
     let s = set(KEYLESS);
     let bundle: Arc<[u8]> = data("sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json").into();
-    let art = Artifact::new(npm_digest()).evidence(Evidence::SigstoreBundle(bundle.clone()));
+    let art = Artifact::new(npm_digest()).evidence(Evidence::sigstore_bundle(bundle.clone()));
     let d = decide(&s, &art);
     assert_eq!(d.outcome, Outcome::Allow, "{d}");
     let ev = &d.results[0].evidence;
@@ -87,7 +87,7 @@ fn keyless_bundle_with_slsa_provenance_allows() {
 
     // another digest: the statement does not cover it
     let other =
-        Artifact::new(Digest::sha256(b"other")).evidence(Evidence::SigstoreBundle(bundle.clone()));
+        Artifact::new(Digest::sha256(b"other")).evidence(Evidence::sigstore_bundle(bundle.clone()));
     assert_eq!(decide(&s, &other).outcome, Outcome::Deny);
     // no evidence at all
     assert_eq!(
@@ -108,11 +108,11 @@ fn keyless_bundle_with_slsa_provenance_allows() {
     let mut bad = data("sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json");
     let i = bad.len() / 2;
     bad[i] ^= 1;
-    let art = Artifact::new(npm_digest()).evidence(Evidence::SigstoreBundle(bad.into()));
+    let art = Artifact::new(npm_digest()).evidence(Evidence::sigstore_bundle(bad));
     assert_eq!(decide(&s, &art).outcome, Outcome::Deny);
     // no verifier configured: fail closed
     let bare = PolicySet::from_yaml(KEYLESS, &LoadOptions::new(&Schema::new())).unwrap();
-    let art = Artifact::new(npm_digest()).evidence(Evidence::SigstoreBundle(bundle));
+    let art = Artifact::new(npm_digest()).evidence(Evidence::sigstore_bundle(bundle));
     assert_eq!(decide(&bare, &art).outcome, Outcome::Deny);
 }
 
@@ -129,12 +129,12 @@ policies:
     let bundle: Arc<[u8]> = data("managed-key.hashedrekord.sigstore.json").into();
     let art = Artifact::new(digest.clone())
         .image(format!("registry.acme.io/a@{digest}"))
-        .evidence(Evidence::SigstoreBundle(bundle.clone()));
+        .evidence(Evidence::sigstore_bundle(bundle.clone()));
     assert_eq!(decide(&s, &art).outcome, Outcome::Allow);
     // a tag instead of the digest
     let tagged = Artifact::new(digest.clone())
         .image("registry.acme.io/a:latest")
-        .evidence(Evidence::SigstoreBundle(bundle.clone()));
+        .evidence(Evidence::sigstore_bundle(bundle.clone()));
     let d = decide(&s, &tagged);
     assert_eq!(d.outcome, Outcome::Deny);
     assert!(d.results[0].reason.contains("not pinned"), "{d}");
@@ -142,6 +142,6 @@ policies:
     let npm: Arc<[u8]> = data("sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json").into();
     let art = Artifact::new(digest.clone())
         .image(format!("registry.acme.io/a@{digest}"))
-        .evidence(Evidence::SigstoreBundle(npm));
+        .evidence(Evidence::sigstore_bundle(npm));
     assert_eq!(decide(&s, &art).outcome, Outcome::Deny);
 }

@@ -112,10 +112,9 @@ fn policy(inventory: &mut fleet_core::Inventory, snapshot: &Snapshot) -> anyhow:
     let workload = Workload::new("sigstore-js");
     let artifact = Artifact::new(digest.clone())
         .image("registry.npmjs.org/sigstore@2.1.0")
-        .evidence(Evidence::SigstoreBundle(
+        .evidence(Evidence::sigstore_bundle(
             include_bytes!("../../testdata/sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json")
-                .as_slice()
-                .into(),
+                .as_slice(),
         ));
     let actor = Actor::human("zed");
     // SRE has approved; security has not yet.

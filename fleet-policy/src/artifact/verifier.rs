@@ -176,15 +176,29 @@ impl Verifier {
         artifact: &Digest,
         kind: u8,
         input: [u8; 32],
-        id: &IdentityPolicy,
+        identity: [u8; 32],
     ) -> CacheKey {
         CacheKey {
             kind,
             input,
             trust: self.trust_digest,
-            identity: id.digest(),
+            identity,
             artifact: artifact.clone(),
         }
+    }
+
+    /// The digest of a bundle's or envelope's bytes, as the cache keys it.
+    pub(crate) fn input_digest(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
+    /// The digest of a simple-signing payload and signature, as the cache keys it.
+    pub(crate) fn simple_input_digest(payload: &[u8], signature: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update((payload.len() as u64).to_be_bytes());
+        h.update(payload);
+        h.update(signature);
+        h.finalize().into()
     }
 
     /// Verifies a Sigstore bundle (JSON) for the deployed `artifact_digest`, signed by
@@ -199,12 +213,26 @@ impl Verifier {
         artifact_digest: &Digest,
         identity: &IdentityPolicy,
     ) -> Result<Verified, ArtifactError> {
-        let key = self.key_for(
+        self.verify_bundle_keyed(
+            bundle_json,
+            Self::input_digest(bundle_json),
             artifact_digest,
-            KIND_BUNDLE,
-            Sha256::digest(bundle_json).into(),
             identity,
-        );
+            identity.digest(),
+        )
+    }
+
+    /// [`Verifier::verify_bundle`] with the input and identity digests already computed
+    /// (the policy engine computes them once, not per decision).
+    pub(crate) fn verify_bundle_keyed(
+        &self,
+        bundle_json: &[u8],
+        input: [u8; 32],
+        artifact_digest: &Digest,
+        identity: &IdentityPolicy,
+        identity_digest: [u8; 32],
+    ) -> Result<Verified, ArtifactError> {
+        let key = self.key_for(artifact_digest, KIND_BUNDLE, input, identity_digest);
         self.cache.get_or_verify(key, || {
             self.verify_bundle_uncached(bundle_json, artifact_digest, identity)
         })
@@ -223,12 +251,25 @@ impl Verifier {
         artifact_digest: &Digest,
         identity: &IdentityPolicy,
     ) -> Result<Verified, ArtifactError> {
-        let key = self.key_for(
+        self.verify_envelope_keyed(
+            envelope_json,
+            Self::input_digest(envelope_json),
             artifact_digest,
-            KIND_ENVELOPE,
-            Sha256::digest(envelope_json).into(),
             identity,
-        );
+            identity.digest(),
+        )
+    }
+
+    /// [`Verifier::verify_envelope`] with the digests already computed.
+    pub(crate) fn verify_envelope_keyed(
+        &self,
+        envelope_json: &[u8],
+        input: [u8; 32],
+        artifact_digest: &Digest,
+        identity: &IdentityPolicy,
+        identity_digest: [u8; 32],
+    ) -> Result<Verified, ArtifactError> {
+        let key = self.key_for(artifact_digest, KIND_ENVELOPE, input, identity_digest);
         self.cache.get_or_verify(key, || {
             let (key, signer) = self.managed_key(identity, None)?;
             let envelope = Envelope::from_json(envelope_json)?;
@@ -257,11 +298,27 @@ impl Verifier {
         artifact_digest: &Digest,
         identity: &IdentityPolicy,
     ) -> Result<Verified, ArtifactError> {
-        let mut h = Sha256::new();
-        h.update((payload.len() as u64).to_be_bytes());
-        h.update(payload);
-        h.update(signature);
-        let key = self.key_for(artifact_digest, KIND_SIMPLE, h.finalize().into(), identity);
+        self.verify_simple_signing_keyed(
+            payload,
+            signature,
+            Self::simple_input_digest(payload, signature),
+            artifact_digest,
+            identity,
+            identity.digest(),
+        )
+    }
+
+    /// [`Verifier::verify_simple_signing`] with the digests already computed.
+    pub(crate) fn verify_simple_signing_keyed(
+        &self,
+        payload: &[u8],
+        signature: &[u8],
+        input: [u8; 32],
+        artifact_digest: &Digest,
+        identity: &IdentityPolicy,
+        identity_digest: [u8; 32],
+    ) -> Result<Verified, ArtifactError> {
+        let key = self.key_for(artifact_digest, KIND_SIMPLE, input, identity_digest);
         self.cache.get_or_verify(key, || {
             let (key, signer) = self.managed_key(identity, None)?;
             key.verify(payload, signature, "simple-signing payload")?;
