@@ -84,6 +84,11 @@ pub const AREAS: &[Area] = &[
         about: "fleet-selectors (indexed, scan) vs kube-core's Selector and cel-interpreter (1,000,000 targets)",
         run: crate::selectors_area::run,
     },
+    Area {
+        name: "policy",
+        about: "fleet-policy's evaluate vs cedar-policy's Authorizer on the same placement rules (100,000 targets)",
+        run: crate::policy_area::run,
+    },
 ];
 
 /// The area called `name`.
@@ -187,6 +192,7 @@ mod tests {
     #[test]
     fn knows_its_areas() {
         assert!(area("core").is_some());
+        assert!(area("policy").is_some());
         assert!(area("nope").is_none());
         assert!(usage().contains("\n  core  "));
     }

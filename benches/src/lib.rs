@@ -37,6 +37,13 @@
 //!   fleet of 1,000,000 targets (100,000 with `--quick`); fails unless every method returns
 //!   the same targets. Reports query p50/p99, materialising ids, scan per target, index
 //!   build time, memory and incremental update cost.
+//! * `policy`: `fleet-policy`'s `PolicySet::evaluate` against `cedar-policy`'s
+//!   `Authorizer::is_authorized` on the same placement and scope rules (compliance class,
+//!   region- and tier-scoped registry allow-lists, required capabilities; 10 and 50 rules),
+//!   written once and rendered as a fleet policy file and as Cedar policies, on the same
+//!   requests over a generated fleet of 100,000 targets (20,000 with `--quick`); fails unless
+//!   every decision is the same. Reports per-decision p50/p99 and one release against every
+//!   target (scaled to 100,000 with `--quick`).
 //!
 //! This library holds what the runner's areas and the criterion benches share: the data sets
 //! and the small formatting helpers. The counting allocator lives in the runner binary, the
@@ -44,7 +51,10 @@
 
 pub mod compare;
 mod core_area;
+mod policy_area;
 mod selectors_area;
+
+pub use policy_area::{PolicyData, policy_data};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
