@@ -50,7 +50,52 @@ fn decision(c: &mut Criterion) {
         })
         .collect();
     let mut i = 0usize;
-    c.bench_function("policy/evaluate, 50 rules", |b| {
+    c.bench_function("policy/evaluate, 50 rules, owned targets", |b| {
+        b.iter(|| {
+            i = (i + 1) % requests.len();
+            requests
+                .get(i)
+                .map(|req| black_box(&data.set).evaluate(black_box(req)).outcome)
+        });
+    });
+}
+
+/// The same decisions against the inventory's snapshot (`TargetRef`), the way a planner or
+/// executor reads targets.
+fn decision_inventory(c: &mut Criterion) {
+    let data = match policy_data(TARGETS) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("policy bench: {e:#}");
+            return;
+        }
+    };
+    let mut inventory = fleet_core::Inventory::new();
+    for t in &data.targets {
+        if let Err(e) = inventory.put(t.clone()) {
+            eprintln!("policy bench: {e}");
+            return;
+        }
+    }
+    let snapshot = inventory.snapshot();
+    let refs: Vec<fleet_core::TargetRef<'_>> = snapshot.iter().collect();
+    let mut rng = Rng::new(SEED);
+    let requests: Vec<Request<'_>> = (0..REQUESTS)
+        .filter_map(|_| {
+            let (workload, artifact) = data.releases.get(rng.below(data.releases.len()))?;
+            let target = refs.get(rng.below(refs.len()))?;
+            Some(Request::new(
+                "req",
+                workload,
+                artifact,
+                target,
+                &data.actor,
+                data.at,
+            ))
+        })
+        .collect();
+    let mut i = 0usize;
+    c.bench_function("policy/evaluate, 50 rules, inventory targets", |b| {
         b.iter(|| {
             i = (i + 1) % requests.len();
             requests
@@ -63,6 +108,7 @@ fn decision(c: &mut Criterion) {
 fn benches() {
     let mut c = config().configure_from_args();
     decision(&mut c);
+    decision_inventory(&mut c);
 }
 
 criterion_main!(benches);

@@ -113,11 +113,11 @@ pub struct RuleResult {
     /// Its verdict, after any override.
     pub verdict: Verdict,
     /// Why, in one line.
-    pub reason: String,
+    pub reason: std::borrow::Cow<'static, str>,
     /// Key facts the verdict rests on, in order.
     pub evidence: Vec<(&'static str, String)>,
     /// The override that changed the verdict, if any.
-    pub overridden_by: Option<OverrideUse>,
+    pub overridden_by: Option<Box<OverrideUse>>,
 }
 
 impl RuleResult {

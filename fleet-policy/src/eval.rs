@@ -173,8 +173,92 @@ impl<'a> Request<'a> {
     }
 }
 
+/// Remembers the properties one decision reads: scopes and rules read the same few
+/// (`region`, `tier`, `compliance`) many times, and a lookup in an owned target's map or the
+/// inventory's symbol table costs more than a scan of a few short names.
+pub(crate) struct Memo<'t> {
+    inner: &'t dyn TargetView,
+    seen: std::cell::RefCell<(usize, [MemoEntry<'t>; MEMO_SLOTS])>,
+}
+
+const MEMO_SLOTS: usize = 8;
+const MEMO_NAME: usize = 24;
+
+#[derive(Clone, Copy)]
+struct MemoEntry<'t> {
+    len: u8,
+    name: [u8; MEMO_NAME],
+    value: Option<fleet_core::ValueRef<'t>>,
+}
+
+impl<'t> Memo<'t> {
+    pub(crate) fn new(inner: &'t dyn TargetView) -> Self {
+        let empty = MemoEntry {
+            len: 0,
+            name: [0; MEMO_NAME],
+            value: None,
+        };
+        Self {
+            inner,
+            seen: std::cell::RefCell::new((0, [empty; MEMO_SLOTS])),
+        }
+    }
+}
+
+impl TargetView for Memo<'_> {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn kind(&self) -> &str {
+        self.inner.kind()
+    }
+    fn substrate(&self) -> &str {
+        self.inner.substrate()
+    }
+    fn property(&self, name: &str) -> Option<fleet_core::ValueRef<'_>> {
+        let bytes = name.as_bytes();
+        if bytes.len() > MEMO_NAME {
+            return self.inner.property(name);
+        }
+        let Ok(mut seen) = self.seen.try_borrow_mut() else {
+            return self.inner.property(name);
+        };
+        let (used, entries) = &mut *seen;
+        for e in entries.iter().take(*used) {
+            if usize::from(e.len) == bytes.len() && e.name.get(..bytes.len()) == Some(bytes) {
+                return e.value;
+            }
+        }
+        let value = self.inner.property(name);
+        if let Some(e) = entries.get_mut(*used) {
+            e.len = bytes.len() as u8;
+            if let Some(dst) = e.name.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+            e.value = value;
+            *used += 1;
+        }
+        value
+    }
+    fn label(&self, key: &str) -> Option<&str> {
+        self.inner.label(key)
+    }
+    fn any_label_key(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.inner.any_label_key(f)
+    }
+    fn any_capability(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.inner.any_capability(f)
+    }
+    fn document(&self, root: fleet_selectors::DocRoot) -> Option<&serde_json::Value> {
+        self.inner.document(root)
+    }
+}
+
 /// A rule's verdict, reason, evidence and what it is missing.
-type Out = (Verdict, String, Vec<(&'static str, String)>, Vec<Missing>);
+type Out = (Verdict, Reason, Vec<(&'static str, String)>, Vec<Missing>);
+
+/// A one-line reason: static for the common cases, formatted when it names values.
+type Reason = std::borrow::Cow<'static, str>;
 
 /// A concurrency limit that applies to a target, for the rollout planner.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -284,7 +368,15 @@ impl PolicySet {
     /// is recorded on the result.
     #[must_use]
     pub fn evaluate(&self, req: &Request<'_>) -> Decision {
-        self.evaluate_scoped(req, None)
+        let memo = Memo::new(req.target);
+        let req = Request {
+            target: &memo,
+            ..*req
+        };
+        let mut scoped = vec![false; self.policies.len()];
+        self.scopes
+            .resolve(&self.policies, req.target, req.at, &mut scoped);
+        self.evaluate_scoped(&req, Some(&scoped))
     }
 
     /// [`PolicySet::evaluate`] with the target scopes already resolved: `scoped[i]` says
@@ -294,7 +386,7 @@ impl PolicySet {
             outcome: Outcome::Allow,
             target: req.target.id().to_owned(),
             at: req.at,
-            results: Vec::new(),
+            results: Vec::with_capacity(8),
             warnings: Vec::new(),
             dry_run: Vec::new(),
             missing: Vec::new(),
@@ -364,7 +456,7 @@ impl PolicySet {
         rule: &Rule,
         req: &Request<'_>,
         verdict: Verdict,
-        reason: String,
+        reason: Reason,
         evidence: Vec<(&'static str, String)>,
         missing: Vec<Missing>,
     ) {
@@ -385,13 +477,13 @@ impl PolicySet {
                         .iter()
                         .find(|o| o.covers(&p.id, &rule.qualified, req.target, req.at))
                 {
-                    result.overridden_by = Some(OverrideUse {
+                    result.overridden_by = Some(Box::new(OverrideUse {
                         id: o.id().to_owned(),
                         actor: o.actor().clone(),
                         reason: o.reason().to_owned(),
                         expires_at: o.expires_at(),
                         replaced: verdict,
-                    });
+                    }));
                     result.verdict = Verdict::Pass;
                 } else if verdict == Verdict::Pending {
                     d.missing.extend(missing);
@@ -425,7 +517,7 @@ impl PolicySet {
                 (Some((r, i)), _) => (
                     Verdict::Pass,
                     if std::ptr::eq(*r, *rule) {
-                        "inside this allow window".to_owned()
+                        "inside this allow window".into()
                     } else {
                         format!("inside allow window `{}`", r.qualified)
                     },
@@ -437,7 +529,7 @@ impl PolicySet {
                 ),
                 (None, RuleKind::Window(Window::Recurring { window, .. })) => (
                     Verdict::Pending,
-                    "outside every allow window that applies".to_owned(),
+                    "outside every allow window that applies".into(),
                     vec![
                         ("cron", window.cron.to_string()),
                         ("timezone", window.tz.name().to_owned()),
@@ -445,7 +537,7 @@ impl PolicySet {
                             "next_opening",
                             window
                                 .next_start_after(req.at)
-                                .map_or_else(|| "none".to_owned(), |i| i.start.to_rfc3339()),
+                                .map_or_else(|| "none".into(), |i| i.start.to_rfc3339()),
                         ),
                     ],
                     vec![Missing::Window {
@@ -455,7 +547,7 @@ impl PolicySet {
                 ),
                 (None, _) => continue,
             };
-            self.record(d, p, rule, req, verdict, reason, evidence, missing);
+            self.record(d, p, rule, req, verdict, reason.into(), evidence, missing);
         }
     }
 
@@ -488,7 +580,7 @@ impl PolicySet {
         match approval::count(&a.groups, req.approvals, &*self.ctx.directory, &b) {
             Count::Satisfied(who) => (
                 Verdict::Pass,
-                "approved".to_owned(),
+                "approved".into(),
                 who.into_iter()
                     .map(|(person, group)| ("approved_by", format!("{person} ({group})")))
                     .collect(),
@@ -496,7 +588,7 @@ impl PolicySet {
             ),
             Count::Rejected { by, group } => (
                 Verdict::Fail,
-                format!("rejected by `{by}` of `{group}`; a new request is needed"),
+                format!("rejected by `{by}` of `{group}`; a new request is needed").into(),
                 vec![("request", req.id.to_owned())],
                 Vec::new(),
             ),
@@ -515,7 +607,7 @@ impl PolicySet {
                     .collect();
                 (
                     Verdict::Pending,
-                    format!("waiting for approvals: {}", text.join(", ")),
+                    format!("waiting for approvals: {}", text.join(", ")).into(),
                     vec![
                         ("request", req.id.to_owned()),
                         ("artifact", req.artifact.digest.to_string()),
@@ -530,7 +622,7 @@ impl PolicySet {
         &self,
         a: &Artifacts,
         req: &Request<'_>,
-    ) -> (Verdict, String, Vec<(&'static str, String)>) {
+    ) -> (Verdict, Reason, Vec<(&'static str, String)>) {
         let art = req.artifact;
         let mut evidence = vec![("digest", art.digest.to_string())];
         if a.require_digest {
@@ -545,19 +637,20 @@ impl PolicySet {
                     format!(
                         "image `{}` is not pinned to the artifact digest",
                         art.image.as_deref().unwrap_or("(none)")
-                    ),
+                    )
+                    .into(),
                     evidence,
                 );
             }
-            evidence.push(("pinned", "yes".to_owned()));
+            evidence.push(("pinned", "yes".into()));
         }
         if a.signers.is_empty() && a.provenance.is_none() {
-            return (Verdict::Pass, "image pinned by digest".to_owned(), evidence);
+            return (Verdict::Pass, "image pinned by digest".into(), evidence);
         }
         let Some(verifier) = &self.ctx.verifier else {
             return (
                 Verdict::Fail,
-                "no trust material configured to verify signatures".to_owned(),
+                "no trust material configured to verify signatures".into(),
                 evidence,
             );
         };
@@ -566,11 +659,11 @@ impl PolicySet {
                 evidence.extend(found);
                 (
                     Verdict::Pass,
-                    "signed and attested as required".to_owned(),
+                    "signed and attested as required".into(),
                     evidence,
                 )
             }
-            Err(reason) => (Verdict::Fail, reason, evidence),
+            Err(reason) => (Verdict::Fail, reason.into(), evidence),
         }
     }
 
@@ -760,7 +853,7 @@ fn deny_window(rule: &Rule, w: &Window, req: &Request<'_>) -> Out {
     let Some(i) = interval else {
         return (
             Verdict::Pass,
-            format!("outside the {what}"),
+            format!("outside the {what}").into(),
             evidence,
             Vec::new(),
         );
@@ -772,22 +865,23 @@ fn deny_window(rule: &Rule, w: &Window, req: &Request<'_>) -> Out {
     {
         match overrun {
             Overrun::Finish => {
-                evidence.push(("overrun", "finish".to_owned()));
+                evidence.push(("overrun", "finish".into()));
                 return (
                     Verdict::Pass,
                     format!(
                         "inside the {what}, but the operation started before it and may finish"
-                    ),
+                    )
+                    .into(),
                     evidence,
                     Vec::new(),
                 );
             }
-            Overrun::Halt => evidence.push(("overrun", "halt".to_owned())),
+            Overrun::Halt => evidence.push(("overrun", "halt".into())),
         }
     }
     (
         Verdict::Pending,
-        format!("inside the {what} until {}", i.end.to_rfc3339()),
+        format!("inside the {what} until {}", i.end.to_rfc3339()).into(),
         evidence,
         vec![Missing::Window {
             rule: rule.qualified.clone(),
@@ -796,10 +890,10 @@ fn deny_window(rule: &Rule, w: &Window, req: &Request<'_>) -> Out {
     )
 }
 
-fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'static str, String)>) {
+fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'static str, String)>) {
     let t = req.target;
     let wl = req.workload;
-    let mut evidence = Vec::new();
+    let evidence = Vec::new();
     if let Some(c) = &p.compliance
         && let Some(class) = &wl.class
         && let Some(allowed) = c.classes.get(class)
@@ -812,7 +906,7 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'stati
                     format!(
                         "workload class `{class}` needs a certified target, and the target has no `{}`",
                         c.property
-                    ),
+                    ).into(),
                     evidence,
                 );
             }
@@ -824,22 +918,23 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'stati
                     "workload class `{class}` may not run on {} `{tc}` (allowed: {})",
                     c.property,
                     allowed.join(", ")
-                ),
+                )
+                .into(),
                 evidence,
             );
         }
-        evidence.push(("compliance", format!("{class} on {tc}")));
     }
     if let Some(r) = &p.registries {
         match req.artifact.repository() {
-            Some(repo) if r.matches(repo) => evidence.push(("registry", repo.to_owned())),
+            Some(repo) if r.matches(repo) => {}
             Some(repo) => {
                 return (
                     Verdict::Fail,
                     format!(
                         "image repository `{repo}` is not in the allowed registries ({})",
                         r.source.join(", ")
-                    ),
+                    )
+                    .into(),
                     evidence,
                 );
             }
@@ -847,28 +942,18 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'stati
                 return (
                     Verdict::Fail,
                     "the artifact has no image reference to check against the allowed registries"
-                        .to_owned(),
+                        .into(),
                     evidence,
                 );
             }
         }
     }
     for (name, pat) in &p.capabilities {
-        let mut found: Option<String> = None;
-        t.any_capability(&mut |c| {
-            if pat.matches(c) {
-                found = Some(c.to_owned());
-                true
-            } else {
-                false
-            }
-        });
-        match found {
-            Some(c) => evidence.push(("capability", c)),
-            None => {
+        if !t.any_capability(&mut |c| pat.matches(c)) {
+            {
                 return (
                     Verdict::Fail,
-                    format!("the target lacks a required capability `{name}`"),
+                    format!("the target lacks a required capability `{name}`").into(),
                     evidence,
                 );
             }
@@ -880,21 +965,20 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'stati
         let Some(globs) = r.zones.get(zone) else {
             return (
                 Verdict::Fail,
-                format!("workload residency zone `{zone}` is not defined by the policy"),
+                format!("workload residency zone `{zone}` is not defined by the policy").into(),
                 evidence,
             );
         };
         match t.property(&r.property) {
-            Some(fleet_core::ValueRef::String(v)) if globs.matches(v) => {
-                evidence.push(("residency", format!("{zone}: {} {v}", r.property)));
-            }
+            Some(fleet_core::ValueRef::String(v)) if globs.matches(v) => {}
             Some(fleet_core::ValueRef::String(v)) => {
                 return (
                     Verdict::Fail,
                     format!(
                         "data must stay in `{zone}`, and {} `{v}` is outside it",
                         r.property
-                    ),
+                    )
+                    .into(),
                     evidence,
                 );
             }
@@ -904,48 +988,44 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, String, Vec<(&'stati
                     format!(
                         "data must stay in `{zone}`, and the target has no `{}`",
                         r.property
-                    ),
+                    )
+                    .into(),
                     evidence,
                 );
             }
         }
     }
-    (Verdict::Pass, "placement allowed".to_owned(), evidence)
+    (Verdict::Pass, "placement allowed".into(), evidence)
 }
 
 fn concurrency(rule: &Rule, c: &Concurrency, req: &Request<'_>) -> Out {
-    let Some(value) = req
-        .target
-        .property(&c.group_by)
-        .map(|v| display_value(&v.to_value()))
-    else {
+    let Some(value) = req.target.property(&c.group_by) else {
         return (
             Verdict::Fail,
             format!(
                 "the target has no `{}`, so it cannot be placed in a concurrency group",
                 c.group_by
-            ),
+            )
+            .into(),
             Vec::new(),
             Vec::new(),
         );
     };
-    let group = format!("{}={value}", c.group_by);
     let Some(counts) = req.in_flight else {
         return (
             Verdict::Pass,
-            format!(
-                "at most {} in flight per {}; no counts given",
-                c.max_in_flight, c.group_by
-            ),
-            vec![("group", group)],
+            "no in-flight counts given".into(),
+            Vec::new(),
             Vec::new(),
         );
     };
+    let value = display_value(&value.to_value());
+    let group = format!("{}={value}", c.group_by);
     let n = counts.in_flight(&c.group_by, &value);
     if n >= c.max_in_flight {
         (
             Verdict::Pending,
-            format!("{n} of {} in flight in `{group}`", c.max_in_flight),
+            format!("{n} of {} in flight in `{group}`", c.max_in_flight).into(),
             vec![("group", group.clone())],
             vec![Missing::Slot {
                 rule: rule.qualified.clone(),
@@ -956,7 +1036,7 @@ fn concurrency(rule: &Rule, c: &Concurrency, req: &Request<'_>) -> Out {
     } else {
         (
             Verdict::Pass,
-            format!("{n} of {} in flight in `{group}`", c.max_in_flight),
+            format!("{n} of {} in flight in `{group}`", c.max_in_flight).into(),
             vec![("group", group)],
             Vec::new(),
         )

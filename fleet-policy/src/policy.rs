@@ -8,7 +8,6 @@ use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use fleet_core::{Schema, ValueType, did_you_mean};
 use fleet_selectors::{CompiledSelector, LiteralKind, Predicate, Selector, Subject, Test};
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize as _;
 
 use crate::approval::Directory;
@@ -68,36 +67,21 @@ impl<'a> LoadOptions<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Patterns {
     exact: Vec<String>,
-    globs: Option<GlobSet>,
+    globs: Vec<fleet_selectors::GlobPattern>,
     pub(crate) source: Vec<String>,
 }
 
 impl Patterns {
     fn new(items: &[String]) -> Result<Self, String> {
         let mut exact = Vec::new();
-        let mut b = GlobSetBuilder::new();
-        let mut any_glob = false;
+        let mut globs = Vec::new();
         for p in items {
-            if p.contains(['*', '?', '[', '{']) {
-                let g = GlobBuilder::new(p)
-                    .literal_separator(false)
-                    .backslash_escape(true)
-                    .build()
-                    .map_err(|e| format!("invalid glob `{p}`: {}", e.kind()))?;
-                b.add(g);
-                any_glob = true;
+            if p.contains(['*', '?', '[', '{', '\\']) {
+                globs.push(fleet_selectors::GlobPattern::new(p).map_err(|e| e.to_string())?);
             } else {
                 exact.push(p.clone());
             }
         }
-        let globs = if any_glob {
-            Some(
-                b.build()
-                    .map_err(|e| format!("invalid globs: {}", e.kind()))?,
-            )
-        } else {
-            None
-        };
         Ok(Self {
             exact,
             globs,
@@ -106,7 +90,7 @@ impl Patterns {
     }
 
     pub(crate) fn matches(&self, s: &str) -> bool {
-        self.exact.iter().any(|e| e == s) || self.globs.as_ref().is_some_and(|g| g.is_match(s))
+        self.exact.iter().any(|e| e == s) || self.globs.iter().any(|g| g.is_match(s))
     }
 }
 
@@ -217,6 +201,114 @@ pub struct PolicySet {
     pub(crate) policies: Vec<Policy>,
     pub(crate) source: PolicyFile,
     pub(crate) ctx: crate::eval::Context,
+    pub(crate) scopes: ScopeIndex,
+}
+
+/// Target scopes resolved per request without evaluating every selector: scopes that are
+/// exactly `property = "value"` or `property in ("a", "b")` on a string property are
+/// answered by one hash lookup per property; the rest by their selector.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeIndex {
+    eq: Vec<(String, std::collections::HashMap<String, Vec<usize>>)>,
+    generic: Vec<usize>,
+    unscoped: Vec<usize>,
+}
+
+impl ScopeIndex {
+    fn build(policies: &[Policy], schema: &Schema) -> Self {
+        let mut out = Self::default();
+        for (i, p) in policies.iter().enumerate() {
+            let Some(sel) = &p.scope.targets else {
+                out.unscoped.push(i);
+                continue;
+            };
+            match exact_strings(sel.selector(), schema) {
+                Some((prop, values)) => {
+                    let slot = match out.eq.iter().position(|(name, _)| name == prop) {
+                        Some(k) => k,
+                        None => {
+                            out.eq.push((prop.to_owned(), Default::default()));
+                            out.eq.len() - 1
+                        }
+                    };
+                    if let Some((_, map)) = out.eq.get_mut(slot) {
+                        for v in values {
+                            let list = map.entry(v.to_owned()).or_default();
+                            if list.last() != Some(&i) {
+                                list.push(i);
+                            }
+                        }
+                    }
+                }
+                None => out.generic.push(i),
+            }
+        }
+        out
+    }
+
+    /// Sets `out[i]` to whether policy `i`'s target scope matches.
+    pub(crate) fn resolve(
+        &self,
+        policies: &[Policy],
+        target: &dyn fleet_selectors::TargetView,
+        at: chrono::DateTime<chrono::Utc>,
+        out: &mut [bool],
+    ) {
+        out.fill(false);
+        for &i in &self.unscoped {
+            if let Some(x) = out.get_mut(i) {
+                *x = true;
+            }
+        }
+        for (prop, map) in &self.eq {
+            if let Some(fleet_core::ValueRef::String(v)) = target.property(prop)
+                && let Some(list) = map.get(v)
+            {
+                for &i in list {
+                    if let Some(x) = out.get_mut(i) {
+                        *x = true;
+                    }
+                }
+            }
+        }
+        for &i in &self.generic {
+            let hit = policies
+                .get(i)
+                .and_then(|p| p.scope.targets.as_ref())
+                .is_some_and(|s| s.matches(target, at));
+            if let Some(x) = out.get_mut(i) {
+                *x = hit;
+            }
+        }
+    }
+}
+
+/// `prop = "v"` or `prop in ("a", "b")` on a string property, with no glob characters.
+fn exact_strings<'s>(sel: &'s Selector, schema: &Schema) -> Option<(&'s str, Vec<&'s str>)> {
+    let Selector::Pred(p) = sel else { return None };
+    let Subject::Property(name, _) = &p.subject else {
+        return None;
+    };
+    if schema.property(name)?.ty != ValueType::String {
+        return None;
+    }
+    let text = |lit: &'s fleet_selectors::Literal| -> Option<&'s str> {
+        match &lit.kind {
+            LiteralKind::Quoted(s) | LiteralKind::Bare(s) if !s.contains(['*', '?', '[', '{']) => {
+                Some(s.as_str())
+            }
+            _ => None,
+        }
+    };
+    let values = match &p.test {
+        Test::Compare(fleet_selectors::CmpOp::Eq, lit) => vec![text(lit)?],
+        Test::In {
+            negated: false,
+            values,
+        } => values.iter().map(text).collect::<Option<Vec<_>>>()?,
+        _ => return None,
+    };
+    Some((name.as_str(), values))
 }
 
 impl PolicySet {
@@ -325,10 +417,12 @@ impl PolicySet {
             }
         }
         if c.problems.is_empty() {
+            let scopes = ScopeIndex::build(&policies, options.schema);
             Ok(Self {
                 policies,
                 source: file,
                 ctx: crate::eval::Context::default(),
+                scopes,
             })
         } else {
             Err(PolicyError::Load(c.problems))
@@ -1052,5 +1146,47 @@ mod tests {
             c.problems[0].message,
             "unknown time zone `Europe/Berln`; did you mean `Europe/Berlin`?"
         );
+    }
+}
+
+#[cfg(test)]
+mod scope_index_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use fleet_core::synth::{FleetSpec, generate, schema};
+
+    #[test]
+    fn scope_index_agrees_with_the_selectors() {
+        let yaml = r#"
+policies:
+  - { id: a, scope: { targets: 'region = "eu-west-1"' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: b, scope: { targets: 'region in ("us-east-1", eu-west-1, "westeurope")' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: c, scope: { targets: 'tier = production' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: d, scope: { targets: 'region in ("eu-*")' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: e, scope: { targets: 'region not in ("eu-west-1")' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: f, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: g, scope: { targets: 'tier = production and geo = "eu"' }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: h, scope: { targets: { tier: [staging, development] } }, rules: [{ id: r, placement: { registries: [x] } }] }
+  - { id: i, scope: { targets: 'customer = "nobody-at-all"' }, rules: [{ id: r, placement: { registries: [x] } }] }
+"#;
+        let s = schema();
+        let set = PolicySet::from_yaml(yaml, &LoadOptions::new(&s)).unwrap();
+        // a, b, c, h, i go through the hash lookups; d, e, g through their selectors
+        assert_eq!(set.scopes.generic, vec![3, 4, 6]);
+        assert_eq!(set.scopes.unscoped, vec![5]);
+        let fleet = generate(&FleetSpec::new(2000).seed(3));
+        let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let mut got = vec![false; set.policies.len()];
+        let mut hits = vec![0usize; set.policies.len()];
+        for t in &fleet.targets {
+            set.scopes.resolve(&set.policies, t, at, &mut got);
+            for (i, p) in set.policies.iter().enumerate() {
+                let want = p.scope.targets.as_ref().is_none_or(|s| s.matches(t, at));
+                assert_eq!(got[i], want, "policy {} on {}", p.id, t.id);
+                hits[i] += usize::from(want);
+            }
+        }
+        // the data exercises both answers for the indexed scopes
+        assert!(hits[0] > 0 && hits[1] > hits[0] && hits[2] > 0 && hits[7] > 0 && hits[8] == 0);
     }
 }

@@ -3,11 +3,11 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::glob::GlobPattern;
 use chrono::{DateTime, Utc};
 use fleet_core::{
     LabelColumn, PropertyColumn, Snapshot, StoredValue, Sym, TargetRef, Value, ValueId, Version,
 };
-use globset::GlobMatcher;
 use roaring::RoaringBitmap;
 
 use crate::ast::CmpOp;
@@ -110,7 +110,7 @@ enum BPred<'s> {
         at: Where<'s>,
         negated: bool,
         exact: Vec<Sym>,
-        globs: &'s [(String, GlobMatcher)],
+        globs: &'s [(String, GlobPattern)],
         memo: IdMap<Sym, bool>,
     },
     Inline {
@@ -289,7 +289,7 @@ impl<'s> BPred<'s> {
                 let Where::Property(col) = at else {
                     return BPred::Generic(p);
                 };
-                match resolve(operand, now) {
+                match resolve(operand, now).map(std::borrow::Cow::into_owned) {
                     Some(Value::Version(version)) => BPred::Version {
                         col,
                         op: *op,

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use crate::glob::GlobPattern;
 use chrono::{DateTime, NaiveDate, Utc};
 use fleet_core::{Duration, Schema, Value, ValueType, Version};
-use globset::{Glob, GlobBuilder, GlobMatcher};
 
 use crate::ast::{CmpOp, DocRoot, Literal, LiteralKind, Predicate, Selector, Span, Subject, Test};
 use crate::error::{Diagnostic, SelectorError};
@@ -97,15 +97,18 @@ pub(crate) enum CTest {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueSet {
     pub(crate) exact: Vec<Value>,
-    pub(crate) globs: Vec<(String, GlobMatcher)>,
+    pub(crate) globs: Vec<(String, GlobPattern)>,
     pub(crate) prefixes: Vec<Version>,
     pub(crate) json: Vec<DocScalar>,
 }
 
 impl ValueSet {
     pub(crate) fn matches_str(&self, s: &str) -> bool {
-        self.exact.iter().any(|v| v.as_str() == Some(s))
-            || self.globs.iter().any(|(_, g)| g.is_match(s))
+        self.exact.iter().any(|v| v.as_str() == Some(s)) || self.matches_glob(s)
+    }
+
+    pub(crate) fn matches_glob(&self, s: &str) -> bool {
+        self.globs.iter().any(|(_, g)| g.is_match(s))
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -123,13 +126,8 @@ pub(crate) fn has_glob_chars(s: &str) -> bool {
 
 /// Compiles a glob with the semantics of `globset` defaults: `*` matches any run of
 /// characters including `/`, `?` one character, `[..]` a class, `{a,b}` alternatives.
-pub(crate) fn glob(text: &str, span: Span) -> Result<GlobMatcher, Diagnostic> {
-    GlobBuilder::new(text)
-        .literal_separator(false)
-        .backslash_escape(true)
-        .build()
-        .map(|g: Glob| g.compile_matcher())
-        .map_err(|e| Diagnostic::new(format!("invalid glob `{text}`: {}", e.kind()), span))
+pub(crate) fn glob(text: &str, span: Span) -> Result<GlobPattern, Diagnostic> {
+    GlobPattern::new(text).map_err(|e| Diagnostic::new(e.to_string(), span))
 }
 
 struct Checker<'s> {

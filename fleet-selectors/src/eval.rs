@@ -137,10 +137,15 @@ fn ordered(op: CmpOp, ord: Option<Ordering>) -> bool {
     }
 }
 
-pub(crate) fn resolve(op: &Operand, now: DateTime<Utc>) -> Option<Value> {
+/// The operand's value at `now`; borrowed unless it is relative to `now`, so comparisons
+/// stay allocation-free.
+pub(crate) fn resolve(op: &Operand, now: DateTime<Utc>) -> Option<std::borrow::Cow<'_, Value>> {
+    use std::borrow::Cow;
     match op {
-        Operand::Value(v) => Some(v.clone()),
-        Operand::Now(d) => now.checked_add_signed(d.as_delta()).map(Value::Timestamp),
+        Operand::Value(v) => Some(Cow::Borrowed(v)),
+        Operand::Now(d) => now
+            .checked_add_signed(d.as_delta())
+            .map(|t| Cow::Owned(Value::Timestamp(t))),
         Operand::Json(_) => None,
     }
 }
@@ -157,8 +162,7 @@ impl ValueSet {
     fn matches_json(&self, j: &serde_json::Value) -> bool {
         match j {
             serde_json::Value::String(s) => {
-                self.json.iter().any(|x| *x == DocScalar::Str(s.clone()))
-                    || self.globs.iter().any(|(_, g)| g.is_match(s))
+                self.json.iter().any(|x| *x == DocScalar::Str(s.clone())) || self.matches_glob(s)
             }
             other => self.json.iter().any(|x| json_eq(other, x)),
         }

@@ -336,7 +336,7 @@ type GlobCache = HashMap<(GlobDomain, String), Expansion>;
 #[derive(Debug, Clone)]
 struct Expansion {
     exact: Vec<String>,
-    matchers: Vec<globset::GlobMatcher>,
+    matchers: Vec<crate::glob::GlobPattern>,
     prefix: Option<Version>,
     /// For a cached range of whole buckets: the bucket shift and the inclusive bucket range.
     buckets: Option<(u32, u64, u64)>,
@@ -1212,7 +1212,7 @@ impl Query<'_> {
                     .snap
                     .symbols()
                     .resolve(k)
-                    .is_some_and(|s| set.globs.iter().any(|(_, g)| g.is_match(s)))
+                    .is_some_and(|s| set.matches_glob(s))
                 {
                     out |= b;
                 }
@@ -1243,7 +1243,7 @@ impl Query<'_> {
                 let Some(v) = resolve(operand, self.now) else {
                     return RoaringBitmap::new();
                 };
-                if let Value::Version(ver) = &v {
+                if let Value::Version(ver) = &*v {
                     let hit = match op {
                         CmpOp::Eq | CmpOp::Ne => self.version_prefix(key, ver),
                         _ => self.version_range(key, *op, ver),

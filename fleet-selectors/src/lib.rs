@@ -102,6 +102,7 @@ mod bound;
 mod compile;
 mod error;
 mod eval;
+mod glob;
 mod index;
 mod k8s;
 mod parse;
@@ -114,6 +115,7 @@ pub use bound::BoundSelector;
 pub use compile::{CompiledSelector, compile};
 pub use error::{Diagnostic, RENDER_LIMIT, SelectorError};
 pub use eval::{ExplainLine, Explanation, TargetView};
+pub use glob::{GlobError, GlobPattern};
 pub use index::{QueryError, SelectorIndex, TargetSet};
 pub use k8s::{
     LabelExpression, LabelOp, LabelSelector, LabelSelectorError, LabelSelectorSpec, Requirement,
