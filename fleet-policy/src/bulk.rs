@@ -138,7 +138,36 @@ impl PolicySet {
                     .transpose()
             })
             .collect::<Result<_, _>>()?;
+        // Scopes the policies skip (workload scope) are never read; the others become dense
+        // bit vectors over the selection's slots, so a per-target test is one bit.
+        let words = selection.bitmap().max().map_or(0, |m| m as usize / 64 + 1);
+        let dense: Vec<Option<Vec<u64>>> = scopes
+            .iter()
+            .map(|set| {
+                set.as_ref().map(|set| {
+                    let mut bits = vec![0u64; words];
+                    for slot in set.bitmap().iter() {
+                        if let Some(w) = bits.get_mut(slot as usize / 64) {
+                            *w |= 1 << (slot % 64);
+                        }
+                    }
+                    bits
+                })
+            })
+            .collect();
         let mut scoped = vec![true; scopes.len()];
+        let no_target = crate::eval::NoTargetRef;
+        let template = Request::new(
+            req.id,
+            req.workload,
+            req.artifact,
+            &no_target,
+            req.actor,
+            req.at,
+        )
+        .approvals(req.approvals)
+        .overrides(req.overrides);
+        let prep = self.prepare(&template);
         let mut out = BulkDecision {
             decisions: Vec::with_capacity(usize::try_from(selection.len()).unwrap_or(0)),
             summary: Summary::default(),
@@ -147,8 +176,11 @@ impl PolicySet {
             let Some(target) = snapshot.slot(slot) else {
                 continue;
             };
-            for (flag, set) in scoped.iter_mut().zip(&scopes) {
-                *flag = set.as_ref().is_none_or(|s| s.contains(slot));
+            let (word, bit) = (slot.index() / 64, slot.index() % 64);
+            for (flag, bits) in scoped.iter_mut().zip(&dense) {
+                *flag = bits
+                    .as_ref()
+                    .is_none_or(|b| b.get(word).is_some_and(|w| w & (1 << bit) != 0));
             }
             let mut r = Request::new(
                 req.id,
@@ -161,7 +193,7 @@ impl PolicySet {
             .approvals(req.approvals)
             .overrides(req.overrides);
             r.in_flight = req.in_flight;
-            let d = self.evaluate_scoped(&r, Some(&scoped));
+            let d = self.evaluate_scoped(&r, Some(&scoped), Some(&prep));
             match d.outcome {
                 Outcome::Allow => out.summary.allowed += 1,
                 Outcome::Pending => out.summary.pending += 1,

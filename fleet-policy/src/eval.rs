@@ -260,6 +260,102 @@ type Out = (Verdict, Reason, Vec<(&'static str, String)>, Vec<Missing>);
 /// A one-line reason: static for the common cases, formatted when it names values.
 type Reason = std::borrow::Cow<'static, str>;
 
+/// Work that depends only on the release (workload, artifact, approvals, instant), done once
+/// per bulk evaluation instead of once per target.
+pub(crate) struct Prepared {
+    /// Per policy: whether its workload scope admits the workload.
+    workload_ok: Vec<bool>,
+    /// Per rule (by `Rule::flat`): the result, when it does not depend on the target.
+    fixed: Vec<Option<Out>>,
+    /// Per rule: for recurring allow windows, the interval open at the instant, if any.
+    allow_active: Vec<Option<Option<crate::window::Interval>>>,
+    /// Next allowed instant per set of windows in force.
+    next_allowed: std::cell::RefCell<hashbrown::HashMap<Vec<usize>, Option<DateTime<Utc>>>>,
+}
+
+/// A target with nothing: what target-independent rules are evaluated against.
+#[derive(Debug, Default)]
+pub(crate) struct NoTargetRef;
+
+impl TargetView for NoTargetRef {
+    fn id(&self) -> &str {
+        ""
+    }
+    fn kind(&self) -> &str {
+        ""
+    }
+    fn substrate(&self) -> &str {
+        ""
+    }
+    fn property(&self, _: &str) -> Option<fleet_core::ValueRef<'_>> {
+        None
+    }
+    fn label(&self, _: &str) -> Option<&str> {
+        None
+    }
+    fn any_label_key(&self, _: &mut dyn FnMut(&str) -> bool) -> bool {
+        false
+    }
+    fn any_capability(&self, _: &mut dyn FnMut(&str) -> bool) -> bool {
+        false
+    }
+    fn document(&self, _: fleet_selectors::DocRoot) -> Option<&serde_json::Value> {
+        None
+    }
+}
+
+impl PolicySet {
+    /// Precomputes what does not depend on the target for a release described by `req`
+    /// (whose target is ignored).
+    pub(crate) fn prepare(&self, req: &Request<'_>) -> Prepared {
+        let probe = Request {
+            target: &NoTargetRef,
+            ..*req
+        };
+        let rules = self.rule_count();
+        let mut prep = Prepared {
+            workload_ok: Vec::with_capacity(self.policies.len()),
+            fixed: vec![None; rules],
+            allow_active: vec![None; rules],
+            next_allowed: std::cell::RefCell::default(),
+        };
+        let approvals_target_free = req
+            .approvals
+            .iter()
+            .all(|a| a.scope == crate::approval::ApprovalScope::All);
+        for p in &self.policies {
+            prep.workload_ok
+                .push(self.applies_with(p, &probe, Some(true)));
+            for r in &p.rules {
+                let target_free = match &r.kind {
+                    RuleKind::Placement(pl) => {
+                        pl.compliance.is_none()
+                            && pl.capabilities.is_empty()
+                            && pl.residency.is_none()
+                    }
+                    RuleKind::Approvals(_) => approvals_target_free,
+                    RuleKind::Window(Window::Recurring {
+                        kind: WindowKind::Allow,
+                        window,
+                        ..
+                    }) => {
+                        if let Some(slot) = prep.allow_active.get_mut(r.flat) {
+                            *slot = Some(window.active_at(req.at));
+                        }
+                        false
+                    }
+                    RuleKind::Window(_) | RuleKind::Artifacts(_) => true,
+                    RuleKind::Concurrency(_) => false,
+                };
+                if target_free && let Some(slot) = prep.fixed.get_mut(r.flat) {
+                    *slot = Some(self.rule_verdict(r, &probe));
+                }
+            }
+        }
+        prep
+    }
+}
+
 /// A concurrency limit that applies to a target, for the rollout planner.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConcurrencyLimit {
@@ -373,15 +469,30 @@ impl PolicySet {
             target: &memo,
             ..*req
         };
-        let mut scoped = vec![false; self.policies.len()];
+        // most policy sets fit on the stack; larger ones take one allocation
+        let n = self.policies.len();
+        let mut small = [false; 128];
+        let mut large = Vec::new();
+        let scoped: &mut [bool] = match small.get_mut(..n) {
+            Some(s) => s,
+            None => {
+                large.resize(n, false);
+                &mut large
+            }
+        };
         self.scopes
-            .resolve(&self.policies, req.target, req.at, &mut scoped);
-        self.evaluate_scoped(&req, Some(&scoped))
+            .resolve(&self.policies, req.target, req.at, scoped);
+        self.evaluate_scoped(&req, Some(scoped), None)
     }
 
     /// [`PolicySet::evaluate`] with the target scopes already resolved: `scoped[i]` says
     /// whether policy `i`'s target selector matches.
-    pub(crate) fn evaluate_scoped(&self, req: &Request<'_>, scoped: Option<&[bool]>) -> Decision {
+    pub(crate) fn evaluate_scoped(
+        &self,
+        req: &Request<'_>,
+        scoped: Option<&[bool]>,
+        prep: Option<&Prepared>,
+    ) -> Decision {
         let mut d = Decision {
             outcome: Outcome::Allow,
             target: req.target.id().to_owned(),
@@ -395,30 +506,50 @@ impl PolicySet {
         let mut any_window = false;
         // allow windows are judged together: inside any one is enough
         let mut allow_rules: Vec<(usize, &Policy, &Rule)> = Vec::new();
+        // enforced windows in force for this target (not lifted by an override), for the
+        // next-allowed instant
+        let mut calendar: Vec<(usize, &Window)> = Vec::new();
         for (pi, p) in self.policies.iter().enumerate() {
             let known = scoped.and_then(|s| s.get(pi).copied());
-            if !self.applies_with(p, req, known) {
+            let applies = match (prep, known) {
+                (Some(prep), Some(k)) => k && prep.workload_ok.get(pi).copied().unwrap_or(false),
+                _ => self.applies_with(p, req, known),
+            };
+            if !applies {
                 continue;
             }
             for rule in &p.rules {
+                if let RuleKind::Window(w) = &rule.kind {
+                    any_window = true;
+                    if rule.mode == Mode::Enforce
+                        && !req
+                            .overrides
+                            .iter()
+                            .any(|o| o.covers(&p.id, &rule.qualified, req.target, req.at))
+                    {
+                        calendar.push((rule.flat, w));
+                    }
+                }
                 if let RuleKind::Window(Window::Recurring {
                     kind: WindowKind::Allow,
                     ..
                 }) = &rule.kind
                 {
-                    any_window = true;
                     allow_rules.push((0, p, rule));
                     continue;
                 }
-                if matches!(rule.kind, RuleKind::Window(_)) {
-                    any_window = true;
-                }
-                let (verdict, reason, evidence, missing) = self.rule_verdict(rule, req);
+                let fixed = prep
+                    .and_then(|x| x.fixed.get(rule.flat))
+                    .and_then(Option::as_ref);
+                let (verdict, reason, evidence, missing) = match fixed {
+                    Some(out) => out.clone(),
+                    None => self.rule_verdict(rule, req),
+                };
                 self.record(&mut d, p, rule, req, verdict, reason, evidence, missing);
             }
         }
         if !allow_rules.is_empty() {
-            self.allow_windows(&mut d, &allow_rules, req);
+            self.allow_windows(&mut d, &allow_rules, req, prep);
         }
         if any_window {
             d.tzdb_version = Some(TZDB_VERSION);
@@ -427,7 +558,17 @@ impl PolicySet {
                 .iter()
                 .any(|m| matches!(m, Missing::Window { .. }))
             {
-                let next = self.next_allowed_for(req.target, Some(req.workload), req.at, Some(req));
+                let windows: Vec<&Window> = calendar.iter().map(|(_, w)| *w).collect();
+                let next = match prep {
+                    Some(prep) => {
+                        let key: Vec<usize> = calendar.iter().map(|(f, _)| *f).collect();
+                        let mut memo = prep.next_allowed.borrow_mut();
+                        *memo
+                            .entry(key)
+                            .or_insert_with(|| next_allowed_in(&windows, req.at))
+                    }
+                    None => next_allowed_in(&windows, req.at),
+                };
                 for m in &mut d.missing {
                     if let Missing::Window { opens_at, .. } = m {
                         *opens_at = next;
@@ -504,11 +645,16 @@ impl PolicySet {
         d: &mut Decision,
         rules: &[(usize, &Policy, &Rule)],
         req: &Request<'_>,
+        prep: Option<&Prepared>,
     ) {
         let open: Option<(&Rule, crate::window::Interval)> =
             rules.iter().find_map(|(_, _, r)| match &r.kind {
                 RuleKind::Window(Window::Recurring { window, .. }) => {
-                    window.active_at(req.at).map(|i| (*r, i))
+                    let active = match prep.and_then(|x| x.allow_active.get(r.flat)) {
+                        Some(Some(known)) => *known,
+                        _ => window.active_at(req.at),
+                    };
+                    active.map(|i| (*r, i))
                 }
                 _ => None,
             });

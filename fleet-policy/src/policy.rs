@@ -181,6 +181,8 @@ pub(crate) enum RuleKind {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
+    /// Position among all rules of the set (for per-rule tables).
+    pub flat: usize,
     pub id: Arc<str>,
     /// `policy/rule`.
     pub qualified: String,
@@ -209,7 +211,7 @@ pub struct PolicySet {
 /// answered by one hash lookup per property; the rest by their selector.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeIndex {
-    eq: Vec<(String, std::collections::HashMap<String, Vec<usize>>)>,
+    eq: Vec<(String, hashbrown::HashMap<String, Vec<usize>>)>,
     generic: Vec<usize>,
     unscoped: Vec<usize>,
 }
@@ -372,6 +374,7 @@ impl PolicySet {
         };
         let mut policies = Vec::with_capacity(file.policies.len());
         let mut seen = BTreeSet::new();
+        let mut flat = 0usize;
         for (pi, p) in file.policies.iter().enumerate() {
             let path = format!("policies[{pi}]");
             c.id(&format!("{path}.id"), &p.id);
@@ -400,7 +403,9 @@ impl PolicySet {
                     );
                 }
                 if let Some(kind) = c.rule(&rpath, r) {
+                    flat += 1;
                     rules.push(Rule {
+                        flat: flat - 1,
                         id: Arc::from(r.id.as_str()),
                         qualified: format!("{}/{}", p.id, r.id),
                         mode: r.mode.unwrap_or(p.mode),

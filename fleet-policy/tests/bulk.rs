@@ -26,6 +26,13 @@ policies:
       - id: eu-data
         placement:
           residency: { workload_label: residency, property: region, zones: { eu: ["eu-*", "europe-*"] } }
+  - id: apac-hours
+    scope: { targets: 'geo = "apac"' }
+    rules:
+      - id: office
+        window: { kind: allow, cron: "0 9 * * MON-FRI", timezone: Asia/Tokyo, duration: 8h }
+      - id: signed
+        artifacts: { require_digest: true }
   - id: eu-freeze
     scope: { targets: 'geo = "eu" and capabilities contains "network.ipv6"' }
     rules:
@@ -78,6 +85,8 @@ fn bulk_equals_one_by_one() {
     assert!(sm.by_rule.contains_key("placement/eu-data"));
     assert!(sm.by_rule.contains_key("eu-freeze/freeze"));
     assert!(sm.by_rule["regulated/dual"].pending > 0);
+    assert!(sm.by_rule["apac-hours/office"].pending > 0);
+    assert!(sm.by_rule["apac-hours/signed"].failed > 0);
 
     for (slot, d) in selection.slots().zip(&bulk.decisions) {
         let t = snap.slot(slot).unwrap();
