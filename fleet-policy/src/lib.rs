@@ -84,6 +84,7 @@ mod cron;
 mod decision;
 mod error;
 mod eval;
+mod locate;
 mod overrides;
 mod policy;
 pub mod spec;

@@ -336,7 +336,7 @@ impl PolicySet {
                     snippet: None,
                 }])
             })?;
-        Self::from_spec(file, options)
+        Self::from_spec(file, options).map_err(|e| place(e, |p| crate::locate::in_yaml(text, p)))
     }
 
     /// Loads a JSON policy file.
@@ -451,6 +451,24 @@ impl PolicySet {
     #[must_use]
     pub fn rule_count(&self) -> usize {
         self.policies.iter().map(|p| p.rules.len()).sum()
+    }
+}
+
+/// Fills in the line and column of each problem found after parsing.
+fn place(e: PolicyError, find: impl Fn(&str) -> Option<(usize, usize)>) -> PolicyError {
+    match e {
+        PolicyError::Load(mut problems) => {
+            for p in &mut problems {
+                if p.line.is_none()
+                    && let Some((line, column)) = find(&p.path)
+                {
+                    p.line = Some(line);
+                    p.column = Some(column);
+                }
+            }
+            PolicyError::Load(problems)
+        }
+        other => other,
     }
 }
 

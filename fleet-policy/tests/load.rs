@@ -66,11 +66,19 @@ policies:
     ];
     for e in &expect {
         assert!(
-            p.iter().any(|x| x == e),
+            p.iter().any(|x| x.ends_with(e)),
             "missing {e:?} in\n{}",
             p.join("\n")
         );
     }
+    // problems found after parsing still carry the line and column of the offending value
+    assert!(p.iter().any(|x| x.starts_with(
+        "line 7, column 37: policies[0].rules[0].window.cron: invalid cron expression"
+    )));
+    assert!(p.iter().any(|x| x.starts_with(
+        "line 19, column 39: policies[1].rules[2].artifacts.signers[0].key: unknown key"
+    )));
+    assert!(p.iter().all(|x| x.starts_with("line ")), "{}", p.join("\n"));
     assert_eq!(p.len(), expect.len() + 1, "{}", p.join("\n")); // + max_in_flight
     assert!(
         p.iter()
