@@ -359,7 +359,7 @@ impl PolicySet {
                         snippet: None,
                     }])
                 })?;
-        Self::from_spec(file, options)
+        Self::from_spec(file, options).map_err(|e| place(e, |p| crate::locate::in_json(text, p)))
     }
 
     /// Checks and compiles an already parsed file.

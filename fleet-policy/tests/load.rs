@@ -149,3 +149,12 @@ fn malformed_inputs_give_errors_not_panics_smoke() {
         assert!(!problems(text).is_empty(), "{text:?} should be refused");
     }
 }
+
+#[test]
+fn json_problems_have_positions_too() {
+    let json = "{\"policies\": [\n  {\"id\": \"a\", \"rules\": [\n    {\"id\": \"r\", \"window\": {\"kind\": \"deny\", \"cron\": \"0 9 * *\", \"timezone\": \"UTC\", \"duration\": \"1h\"}}]}]}";
+    let schema = synth::schema();
+    let e = PolicySet::from_json(json, &LoadOptions::new(&schema)).unwrap_err();
+    let p = &e.problems()[0];
+    assert_eq!((p.line, p.path.as_str()), (Some(3), "policies[0].rules[0].window.cron"));
+}
