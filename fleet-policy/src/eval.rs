@@ -187,15 +187,27 @@ const MEMO_NAME: usize = 24;
 #[derive(Clone, Copy)]
 struct MemoEntry<'t> {
     len: u8,
-    name: [u8; MEMO_NAME],
+    /// The name, zero-padded, as words: compared without a memcmp call.
+    name: [u64; MEMO_NAME / 8],
     value: Option<fleet_core::ValueRef<'t>>,
+}
+
+/// A name of at most [`MEMO_NAME`] bytes as zero-padded words.
+fn memo_key(bytes: &[u8]) -> [u64; MEMO_NAME / 8] {
+    let mut out = [0u64; MEMO_NAME / 8];
+    for (i, b) in bytes.iter().enumerate() {
+        if let Some(w) = out.get_mut(i / 8) {
+            *w |= u64::from(*b) << ((i % 8) * 8);
+        }
+    }
+    out
 }
 
 impl<'t> Memo<'t> {
     pub(crate) fn new(inner: &'t dyn TargetView) -> Self {
         let empty = MemoEntry {
             len: 0,
-            name: [0; MEMO_NAME],
+            name: [0; MEMO_NAME / 8],
             value: None,
         };
         Self {
@@ -224,17 +236,16 @@ impl TargetView for Memo<'_> {
             return self.inner.property(name);
         };
         let (used, entries) = &mut *seen;
+        let key = memo_key(bytes);
         for e in entries.iter().take(*used) {
-            if usize::from(e.len) == bytes.len() && e.name.get(..bytes.len()) == Some(bytes) {
+            if usize::from(e.len) == bytes.len() && e.name == key {
                 return e.value;
             }
         }
         let value = self.inner.property(name);
         if let Some(e) = entries.get_mut(*used) {
             e.len = bytes.len() as u8;
-            if let Some(dst) = e.name.get_mut(..bytes.len()) {
-                dst.copy_from_slice(bytes);
-            }
+            e.name = key;
             e.value = value;
             *used += 1;
         }

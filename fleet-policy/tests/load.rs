@@ -156,5 +156,8 @@ fn json_problems_have_positions_too() {
     let schema = synth::schema();
     let e = PolicySet::from_json(json, &LoadOptions::new(&schema)).unwrap_err();
     let p = &e.problems()[0];
-    assert_eq!((p.line, p.path.as_str()), (Some(3), "policies[0].rules[0].window.cron"));
+    assert_eq!(
+        (p.line, p.path.as_str()),
+        (Some(3), "policies[0].rules[0].window.cron")
+    );
 }

@@ -121,6 +121,13 @@ fn stars_match(parts: &[String], s: &str) -> bool {
     if parts.len() < 2 || s.len() < first.len() + last.len() {
         return false;
     }
+    // Most candidates differ in their first or last byte: reject those without a memcmp call.
+    let (b, fb, lb) = (s.as_bytes(), first.as_bytes(), last.as_bytes());
+    if fb.first().is_some_and(|c| b.first() != Some(c))
+        || lb.last().is_some_and(|c| b.last() != Some(c))
+    {
+        return false;
+    }
     if !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
         return false;
     }
