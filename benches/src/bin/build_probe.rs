@@ -1,6 +1,7 @@
 //! Times the inventory's insert loop alone, under the system allocator (no counting
 //! allocator), and reading the same input without inserting it: the figures BENCHMARKS.md
-//! uses to split the `core` runner's build time.
+//! uses to split the `core` runner's build time. Then times `SelectorIndex::build` on the
+//! result.
 //!
 //! ```text
 //! cargo run --release -p fleet-benches --bin build_probe [-- TARGETS]
@@ -45,5 +46,18 @@ fn main() -> anyhow::Result<()> {
     println!("targets: {n} (synthetic, seed 1, no dependencies)");
     println!("read the input only: {:.0} ms", read.as_secs_f64() * 1e3);
     println!("insert loop (put_ref): {:.0} ms", build.as_secs_f64() * 1e3);
+
+    // The selector index over the same snapshot, three builds (the figure is the median).
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let index = fleet_selectors::SelectorIndex::build(inventory.view());
+        times.push(started.elapsed());
+        black_box(&index);
+    }
+    times.sort_unstable();
+    if let Some(t) = times.get(1) {
+        println!("selector index build (median of 3): {:.0} ms", t.as_secs_f64() * 1e3);
+    }
     Ok(())
 }
