@@ -98,7 +98,8 @@ pub enum ListRule {
 /// `terminationGracePeriodSeconds` (`30`); Deployment `spec.replicas` (`1`),
 /// `spec.progressDeadlineSeconds` (`600`), `spec.revisionHistoryLimit` (`10`),
 /// `spec.strategy` (rolling update, 25% / 25%); Service `spec.type` (`ClusterIP`),
-/// `spec.sessionAffinity` (`None`). `imagePullPolicy` is not defaulted: its default depends
+/// `spec.sessionAffinity` (`None`), ports' `protocol` (`TCP`); Endpoints
+/// `subsets.ports.protocol` (`TCP`). `imagePullPolicy` is not defaulted: its default depends
 /// on the image tag.
 ///
 /// Secrets: `data` values are compared by the SHA-256 digest of their decoded bytes and
@@ -224,6 +225,10 @@ impl DiffOptions {
         ));
         o.defaults.push((
             pat("spec.ports.protocol").for_kinds(["Service"]),
+            json!("TCP"),
+        ));
+        o.defaults.push((
+            pat("subsets.ports.protocol").for_kinds(["Endpoints"]),
             json!("TCP"),
         ));
         o.lists.push((pat("metadata.finalizers"), ListRule::Set));
