@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-pub const FIXTURES: &[&str] = &[
+pub(crate) const FIXTURES: &[&str] = &[
     "deployment.argocd-apply.kcm-status.yaml",
     "deployment.argocd-update.kubectl-csa.kcm-status.yaml",
     "deployment.janitor-apply.argocd-update.kcm.yaml",
@@ -17,7 +17,7 @@ pub const FIXTURES: &[&str] = &[
     "validatingwebhookconfiguration.argocd.external-secrets.yaml",
 ];
 
-pub fn load(name: &str) -> Value {
+pub(crate) fn load(name: &str) -> Value {
     let path: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
         "testdata",
@@ -35,7 +35,7 @@ pub fn load(name: &str) -> Value {
 }
 
 /// The document in the `kubectl.kubernetes.io/last-applied-configuration` annotation.
-pub fn last_applied(doc: &Value) -> Option<Value> {
+pub(crate) fn last_applied(doc: &Value) -> Option<Value> {
     let text = doc
         .pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")?
         .as_str()?;
@@ -43,7 +43,7 @@ pub fn last_applied(doc: &Value) -> Option<Value> {
 }
 
 /// Every scalar leaf of `doc`, as a JSON Pointer.
-pub fn leaves(doc: &Value) -> Vec<String> {
+pub(crate) fn leaves(doc: &Value) -> Vec<String> {
     fn walk(v: &Value, at: &mut String, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
@@ -72,7 +72,7 @@ pub fn leaves(doc: &Value) -> Vec<String> {
 }
 
 /// A value that differs from `v` and cannot equal a built-in default.
-pub fn edited(v: &Value) -> Value {
+pub(crate) fn edited(v: &Value) -> Value {
     match v {
         Value::String(s) => Value::String(format!("{s}-edited")),
         Value::Number(n) => Value::from(n.as_f64().unwrap_or(0.0) as i64 + 1_000_003),
