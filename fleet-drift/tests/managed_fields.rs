@@ -25,10 +25,13 @@ fn containers() -> Vec<Segment> {
         .collect()
 }
 
-/// (manager, operation, subresource, has time) of every entry, per fixture.
+/// (manager, operation, subresource, has time) of one entry.
+type EntrySummary<'a> = (&'a str, Operation, Option<&'a str>, bool);
+
+/// Every entry of every fixture.
 #[test]
 fn every_fixture_parses_with_its_managers() {
-    let want: &[(&str, &[(&str, Operation, Option<&str>, bool)])] = &[
+    let want: &[(&str, &[EntrySummary<'_>])] = &[
         (
             "deployment.argocd-apply.kcm-status.yaml",
             &[
