@@ -57,7 +57,10 @@ fn main() -> anyhow::Result<()> {
     }
     times.sort_unstable();
     if let Some(t) = times.get(1) {
-        println!("selector index build (median of 3): {:.0} ms", t.as_secs_f64() * 1e3);
+        println!(
+            "selector index build (median of 3): {:.0} ms",
+            t.as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }
