@@ -89,6 +89,11 @@ pub const AREAS: &[Area] = &[
         about: "fleet-policy's evaluate vs cedar-policy's Authorizer on the same placement rules (100,000 targets)",
         run: crate::policy_area::run,
     },
+    Area {
+        name: "drift",
+        about: "fleet-drift's Differ vs json-patch's diff on real Deployments, and a 1,000,000-object pass",
+        run: crate::drift_area::run,
+    },
 ];
 
 /// The area called `name`.
@@ -193,6 +198,7 @@ mod tests {
     fn knows_its_areas() {
         assert!(area("core").is_some());
         assert!(area("policy").is_some());
+        assert!(area("drift").is_some());
         assert!(area("nope").is_none());
         assert!(usage().contains("\n  core  "));
     }
