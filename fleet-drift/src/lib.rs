@@ -86,8 +86,12 @@
 //! None.
 
 mod apply;
+mod argocd;
+mod classify;
+mod decide;
 mod diff;
 mod error;
+mod jq;
 mod managed;
 mod normalize;
 mod objects;
@@ -95,9 +99,16 @@ mod options;
 mod path;
 mod pattern;
 mod quantity;
+mod rules;
 mod secret;
 mod three_way;
 
+pub use argocd::IgnoreDifference;
+pub use classify::{
+    AssessError, Attribution, AttributionSource, ChangeEvent, Classifier, Finding, Incident,
+    Observed, ObservedCheck, TargetInput, Violation,
+};
+pub use decide::{ClassCounts, DriftMemory, DriftSummary, FollowUp, TargetReport};
 pub use diff::{Change, ChangeKind, Diff, Differ, Fallback, FallbackReason};
 pub use error::{ApplyError, DiffError, Side};
 pub use managed::{
@@ -108,4 +119,8 @@ pub use objects::{ObjectKey, ObjectSetDiff};
 pub use options::{DEFAULT_MAX_DEPTH, DiffOptions, KeyField, LeafRule, ListRule};
 pub use path::{ListKey, Path, Segment, SetValue};
 pub use pattern::{FieldPattern, PatternError};
+pub use rules::{
+    Action, ActionsSpec, Condition, DriftClass, EscalateSpec, FindingKind, ManagersSpec,
+    RuleProblem, RuleSpec, Rules, RulesError, RulesSpec,
+};
 pub use three_way::{Origin, ThreeWayChange, ThreeWayDiff};

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diff::{Diff, Differ};
@@ -15,7 +15,7 @@ use crate::error::{DiffError, Side};
 /// Displayed as `group/Kind namespace/name`, with the group left out for the core group and
 /// the namespace for cluster-scoped objects: `apps/Deployment default/web`,
 /// `Namespace prod`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// The API group (`""` for the core group).
     pub group: String,
