@@ -452,8 +452,8 @@ impl Rules {
         } else {
             None
         };
-        let merged = merge(base, spec, &mut problems);
-        let rules = compile(&merged, schema, &mut problems);
+        let (merged, labels) = merge(base, spec, &mut problems);
+        let rules = compile(&merged, &labels, schema, &mut problems);
         if problems.is_empty() {
             Ok(rules)
         } else {
@@ -524,7 +524,13 @@ pub(crate) fn parse_spec(text: &str) -> Result<RulesSpec, RulesError> {
     })
 }
 
-fn merge(base: Option<RulesSpec>, user: &RulesSpec, problems: &mut Vec<RuleProblem>) -> RulesSpec {
+/// The user's file over the shipped one. Rules keep the label of where they were written
+/// (`rules[3]`, `defaults.rules[5]`), so problems point into the right file.
+fn merge(
+    base: Option<RulesSpec>,
+    user: &RulesSpec,
+    problems: &mut Vec<RuleProblem>,
+) -> (RulesSpec, Vec<String>) {
     let mut seen = BTreeSet::new();
     for (i, r) in user.rules.iter().enumerate() {
         if !seen.insert(r.id.as_str()) {
@@ -535,9 +541,13 @@ fn merge(base: Option<RulesSpec>, user: &RulesSpec, problems: &mut Vec<RuleProbl
             });
         }
     }
+    let user_labels = (0..user.rules.len()).map(|i| format!("rules[{i}]"));
     let Some(mut out) = base else {
-        return user.clone();
+        return (user.clone(), user_labels.collect());
     };
+    let mut labels: Vec<String> = (0..out.rules.len())
+        .map(|i| format!("defaults.rules[{i}]"))
+        .collect();
     out.ours.extend(user.ours.iter().cloned());
     out.managers
         .human
@@ -568,15 +578,25 @@ fn merge(base: Option<RulesSpec>, user: &RulesSpec, problems: &mut Vec<RuleProbl
             *slot = given;
         }
     }
-    for rule in &user.rules {
-        match out.rules.iter_mut().find(|r| r.id == rule.id) {
-            Some(existing) => *existing = rule.clone(),
-            None => out.rules.push(rule.clone()),
+    let shipped = out.rules.len();
+    for (rule, label) in user.rules.iter().zip(user_labels) {
+        let replaces = out.rules.iter().take(shipped).position(|r| r.id == rule.id);
+        match replaces {
+            Some(i) => {
+                if let (Some(slot), Some(l)) = (out.rules.get_mut(i), labels.get_mut(i)) {
+                    *slot = rule.clone();
+                    *l = label;
+                }
+            }
+            None => {
+                out.rules.push(rule.clone());
+                labels.push(label);
+            }
         }
     }
     out.ignore_differences
         .extend(user.ignore_differences.iter().cloned());
-    out
+    (out, labels)
 }
 
 pub(crate) fn globs_of(list: &[String], at: &str, problems: &mut Vec<RuleProblem>) -> Globs {
@@ -609,10 +629,15 @@ fn duration(text: &Option<String>, at: &str, problems: &mut Vec<RuleProblem>) ->
     }
 }
 
-fn compile(spec: &RulesSpec, schema: &Schema, problems: &mut Vec<RuleProblem>) -> Rules {
+fn compile(
+    spec: &RulesSpec,
+    labels: &[String],
+    schema: &Schema,
+    problems: &mut Vec<RuleProblem>,
+) -> Rules {
     let mut rules = Vec::new();
-    for (i, r) in spec.rules.iter().enumerate() {
-        let at = |field: &str| format!("rules[{i}].{field}");
+    for (r, label) in spec.rules.iter().zip(labels) {
+        let at = |field: &str| format!("{label}.{field}");
         if r.id.trim().is_empty() {
             problems.push(RuleProblem {
                 path: at("id"),
@@ -639,7 +664,7 @@ fn compile(spec: &RulesSpec, schema: &Schema, problems: &mut Vec<RuleProblem>) -
             match FieldPattern::parse(p) {
                 Ok(p) => paths.push(p),
                 Err(e) => problems.push(RuleProblem {
-                    path: format!("rules[{i}].paths[{j}]"),
+                    path: format!("{label}.paths[{j}]"),
                     position: None,
                     message: e.to_string(),
                 }),
@@ -650,7 +675,7 @@ fn compile(spec: &RulesSpec, schema: &Schema, problems: &mut Vec<RuleProblem>) -
             match GlobPattern::new(value) {
                 Ok(g) => annotations.push((key.clone(), g)),
                 Err(e) => problems.push(RuleProblem {
-                    path: format!("rules[{i}].annotations.{key}"),
+                    path: format!("{label}.annotations.{key}"),
                     position: None,
                     message: e.to_string(),
                 }),
