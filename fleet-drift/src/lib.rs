@@ -95,6 +95,8 @@ mod jq;
 mod managed;
 mod normalize;
 mod objects;
+#[cfg(feature = "observe")]
+mod observe;
 mod options;
 mod path;
 mod pattern;
@@ -116,6 +118,10 @@ pub use managed::{
     ManagedFieldsError, Operation, Ownership, OwnershipMatch,
 };
 pub use objects::{ObjectKey, ObjectSetDiff};
+#[cfg(feature = "observe")]
+pub use observe::{
+    DesiredSource, LoopOptions, ObservationLoop, ObserveTarget, PassContext, PassSummary,
+};
 pub use options::{DEFAULT_MAX_DEPTH, DiffOptions, KeyField, LeafRule, ListRule};
 pub use path::{ListKey, Path, Segment, SetValue};
 pub use pattern::{FieldPattern, PatternError};
