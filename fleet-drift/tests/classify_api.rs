@@ -196,10 +196,27 @@ fn argo_cd_ignore_differences_from_the_diffing_guide() {
     assert_eq!(ignored(&entries[0]), ["spec.replicas"]);
     // Scoped to guestbook/default: our Deployment is prod/web.
     assert!(ignored(&entries[1]).is_empty());
+    #[cfg(feature = "jq")]
     assert_eq!(
         ignored(&entries[2]),
         ["spec.template.spec.initContainers[name=injected-init-container].image"]
     );
+    // Without jaq the entry is refused, never silently ignored.
+    #[cfg(not(feature = "jq"))]
+    {
+        let spec = RulesSpec {
+            defaults: false,
+            ignore_differences: vec![entries[2].clone()],
+            ..serde_yaml_ng::from_str("{}").unwrap()
+        };
+        let err = Rules::from_spec(&spec, &Schema::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1 problem in the drift rules: argocd[0].jqPathExpressions[0]: jq expression \
+             `.spec.template.spec.initContainers[] | select(.name == \"injected-init-container\")` \
+             needs fleet-drift's `jq` feature; refused rather than ignored"
+        );
+    }
 }
 
 #[test]
