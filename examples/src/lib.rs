@@ -5,5 +5,9 @@
 //! ```
 //!
 //! The README's example is compiled and run as a doctest of this crate, so it stays true.
+//!
+//! The demo's longer steps live in modules here.
 #![doc = ""]
 #![doc = include_str!("../../README.md")]
+
+pub mod drift;

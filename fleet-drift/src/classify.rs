@@ -614,8 +614,20 @@ fn explode(
     fn walk(path: Path, value: Value, out: &mut Vec<(Path, Value)>) {
         match value {
             Value::Object(map) if !map.is_empty() => {
+                // An element of a keyed list: its key fields are in the path already, so
+                // only its other fields are leaves (an element that is all key is one).
+                let is_key = |k: &str| match path.segments().last() {
+                    Some(Segment::Key(key)) => key.get(k).is_some(),
+                    _ => false,
+                };
+                if map.keys().all(|k| is_key(k)) {
+                    out.push((path, Value::Object(map)));
+                    return;
+                }
                 for (k, v) in map {
-                    walk(path.join(Segment::field(&k)), v, out);
+                    if !is_key(&k) {
+                        walk(path.join(Segment::field(&k)), v, out);
+                    }
                 }
             }
             other => out.push((path, other)),

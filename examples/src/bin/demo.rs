@@ -73,6 +73,10 @@ fn main() -> anyhow::Result<()> {
     selectors(&mut inventory, &snapshot)?;
     println!();
     policy(&mut inventory, &snapshot)?;
+    println!();
+    let now =
+        chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00Z")?.with_timezone(&chrono::Utc);
+    fleet_examples::drift::run(&snapshot, now, 1_000)?;
     Ok(())
 }
 
