@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::decide::{self, DriftMemory, FollowUp, TargetReport};
 use crate::diff::{ChangeKind, Differ};
 use crate::error::{DiffError, Side};
-use crate::managed::{ManagedFields, ManagedFieldsError, Ownership};
+use crate::managed::{LazyManagedFields, ManagedFieldsError, Ownership};
 use crate::objects::ObjectKey;
 use crate::path::{Path, Segment};
 use crate::rules::{Action, Condition, DriftClass, FindingKind, Rule, Rules};
@@ -414,16 +414,12 @@ impl Classifier {
                     if diff.is_empty() {
                         continue;
                     }
-                    let managed = match have.get("metadata").and_then(|m| m.get("managedFields")) {
-                        Some(_) => Some(ManagedFields::from_object(have).map_err(|source| {
-                            AssessError::ManagedFields {
-                                target: target.to_owned(),
-                                object: key.to_string(),
-                                source: Box::new(source),
-                            }
-                        })?),
-                        None => None,
+                    let managed_err = |source| AssessError::ManagedFields {
+                        target: target.to_owned(),
+                        object: key.to_string(),
+                        source: Box::new(source),
                     };
+                    let managed = LazyManagedFields::from_object(have).map_err(managed_err)?;
                     for change in diff.into_changes() {
                         let kind = match change.kind {
                             ChangeKind::Added => FindingKind::Added,
@@ -444,7 +440,9 @@ impl Classifier {
                             _ => leaves.push((change.path, (change.desired, change.observed))),
                         }
                         for (path, (desired, observed)) in leaves {
-                            let attribution = ctx.attribute(key, &path, managed.as_ref());
+                            let attribution = ctx
+                                .attribute(key, &path, managed.as_ref())
+                                .map_err(managed_err)?;
                             raw.push(Raw {
                                 object: key,
                                 desired_doc: Some(want),
@@ -467,7 +465,7 @@ impl Classifier {
                     path: Path::root(),
                     desired: None,
                     observed: None,
-                    attribution: ctx.attribute(key, &Path::root(), None),
+                    attribution: ctx.unattributed(key),
                     violation: None,
                 }),
             }
@@ -482,7 +480,7 @@ impl Classifier {
                     path: Path::root(),
                     desired: None,
                     observed: None,
-                    attribution: ctx.attribute(key, &Path::root(), None),
+                    attribution: ctx.unattributed(key),
                     violation: None,
                 });
             }
@@ -496,7 +494,7 @@ impl Classifier {
                         path: Path::root(),
                         desired: None,
                         observed: None,
-                        attribution: ctx.attribute(key, &Path::root(), None),
+                        attribution: ctx.unattributed(key),
                         violation: Some(v),
                     });
                 }
@@ -508,10 +506,7 @@ impl Classifier {
         let mut seen = Vec::with_capacity(raw.len());
         for r in raw {
             let mkey = decide::MemoryKey::new(r.object, &r.path, r.kind);
-            let digest = r
-                .observed
-                .as_ref()
-                .map(|v| fleet_core::Digest::sha256(fleet_core::canonical_json(v).as_bytes()));
+            let digest = r.observed.as_ref().map(decide::value_hash);
             let before = previous.and_then(|p| p.get(&mkey));
             let converging = before.is_some_and(|b| b.observed != digest);
             let (rule, class) = ctx.classify(&r, converging);
@@ -657,9 +652,12 @@ impl Ctx<'_, '_> {
         &self,
         object: &ObjectKey,
         path: &Path,
-        managed: Option<&ManagedFields>,
-    ) -> Attribution {
-        let owners: Option<Ownership<'_>> = managed.and_then(|m| m.owners(path));
+        managed: Option<&LazyManagedFields<'_>>,
+    ) -> Result<Attribution, ManagedFieldsError> {
+        let owners: Option<Ownership<'_>> = match managed {
+            Some(m) => m.owners(path)?,
+            None => None,
+        };
         let mut out = match (&owners, managed) {
             (Some(o), _) => {
                 let latest = o.latest();
@@ -686,22 +684,42 @@ impl Ctx<'_, '_> {
                 managers: Vec::new(),
             },
         };
-        // An event at least as recent as the managedFields time names the actor better (the
-        // person behind `kubectl`, an actor for objects without managedFields).
+        self.with_events(object, path, &mut out);
+        Ok(out)
+    }
+
+    /// Attribution of a whole-object finding: events only.
+    fn unattributed(&self, object: &ObjectKey) -> Attribution {
+        let mut out = Attribution {
+            actor: ActorKind::Unknown,
+            who: None,
+            at: None,
+            source: AttributionSource::None,
+            managers: Vec::new(),
+        };
+        self.with_events(object, &Path::root(), &mut out);
+        out
+    }
+
+    /// An event at least as recent as the managedFields time names the actor better (the
+    /// person behind `kubectl`, an actor for objects without managedFields).
+    fn with_events(&self, object: &ObjectKey, path: &Path, out: &mut Attribution) {
+        if self.input.events.is_empty() {
+            return;
+        }
         let shown = path.to_string();
+        let covers = |p: &str| {
+            p.is_empty()
+                || shown
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        };
         let event = self
             .input
             .events
             .iter()
             .filter(|e| e.object.as_ref().is_none_or(|o| o == object))
-            .filter(|e| {
-                e.path.as_deref().is_none_or(|p| {
-                    p.is_empty()
-                        || shown == p
-                        || shown.starts_with(&format!("{p}."))
-                        || shown.starts_with(&format!("{p}["))
-                })
-            })
+            .filter(|e| e.path.as_deref().is_none_or(covers))
             .filter(|e| e.at <= self.input.now)
             .max_by_key(|e| e.at);
         if let Some(e) = event
@@ -712,7 +730,6 @@ impl Ctx<'_, '_> {
             out.at = Some(e.at);
             out.source = AttributionSource::Event;
         }
-        out
     }
 
     fn holds(&self, c: Condition, r: &Raw<'_>, converging: bool) -> bool {
@@ -732,7 +749,7 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn rule_matches(&self, rule: &Rule, r: &Raw<'_>, converging: bool) -> bool {
+    fn rule_matches(&self, rule: &Rule, r: &Raw<'_>, names: &[&str], converging: bool) -> bool {
         let o = r.object;
         if !rule.groups.is_empty() && !rule.groups.matches(&o.group) {
             return false;
@@ -754,13 +771,18 @@ impl Ctx<'_, '_> {
             return false;
         }
         if !rule.paths.is_empty() {
-            let names = field_names(&r.path);
             let kind = Some(o.kind.as_str());
             // The path or one of its ancestors: a rule on `securityContext.capabilities.add`
             // covers an element added to it.
-            let hit = (0..=names.len()).rev().any(|n| {
-                let prefix = names.get(..n).unwrap_or_default();
-                rule.paths.iter().any(|p| p.matches(kind, prefix))
+            let hit = rule.paths.iter().any(|p| {
+                // A pattern ending in a name can only match a prefix ending in it.
+                match p.last_name() {
+                    Some(last) => names.iter().enumerate().any(|(i, n)| {
+                        *n == last && p.matches(kind, names.get(..=i).unwrap_or_default())
+                    }),
+                    None => (0..=names.len())
+                        .any(|n| p.matches(kind, names.get(..n).unwrap_or_default())),
+                }
             });
             if !hit {
                 return false;
@@ -846,12 +868,13 @@ impl Ctx<'_, '_> {
 
     /// The most severe matching rule; ties go to the rule listed first.
     fn classify(&self, r: &Raw<'_>, converging: bool) -> (Option<&Rule>, DriftClass) {
+        let names = field_names(&r.path);
         let mut best: Option<&Rule> = None;
         for rule in &self.rules.rules {
             if best.is_some_and(|b| b.class >= rule.class) {
                 continue;
             }
-            if self.rule_matches(rule, r, converging) {
+            if self.rule_matches(rule, r, &names, converging) {
                 best = Some(rule);
             }
         }

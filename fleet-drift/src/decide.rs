@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use fleet_core::{Actor, AuditEvent, Digest, Hold, HoldScope, TargetId};
+use fleet_core::{Actor, AuditEvent, Hold, HoldScope, TargetId};
 use fleet_selectors::TargetView;
 use serde::Serialize;
 
@@ -37,15 +37,11 @@ impl MemoryKey {
 pub(crate) struct Sighting {
     pub(crate) first_seen: DateTime<Utc>,
     pub(crate) observations: u32,
-    pub(crate) observed: Option<Digest>,
+    pub(crate) observed: Option<u64>,
 }
 
 impl Sighting {
-    pub(crate) fn next(
-        before: Option<&Self>,
-        now: DateTime<Utc>,
-        observed: Option<Digest>,
-    ) -> Self {
+    pub(crate) fn next(before: Option<&Self>, now: DateTime<Utc>, observed: Option<u64>) -> Self {
         match before {
             Some(b) => Self {
                 first_seen: b.first_seen,
@@ -59,6 +55,57 @@ impl Sighting {
             },
         }
     }
+}
+
+/// A hash of a value, to notice it moved between observations (in-process only: not
+/// stable across releases, never stored).
+pub(crate) fn value_hash(v: &serde_json::Value) -> u64 {
+    // FNV-1a over a tagged walk: cheap, allocation-free, and enough to notice a change.
+    fn bytes(h: &mut u64, b: &[u8]) {
+        for &x in b {
+            *h ^= u64::from(x);
+            *h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn walk(v: &serde_json::Value, h: &mut u64) {
+        use serde_json::Value;
+        match v {
+            Value::Null => bytes(h, b"n"),
+            Value::Bool(b) => bytes(h, if *b { b"t" } else { b"f" }),
+            Value::Number(n) => {
+                bytes(h, b"#");
+                if let Some(i) = n.as_i64() {
+                    bytes(h, &i.to_le_bytes());
+                } else if let Some(f) = n.as_f64() {
+                    bytes(h, &f.to_bits().to_le_bytes());
+                }
+            }
+            Value::String(s) => {
+                bytes(h, b"s");
+                bytes(h, &s.len().to_le_bytes());
+                bytes(h, s.as_bytes());
+            }
+            Value::Array(items) => {
+                bytes(h, b"[");
+                bytes(h, &items.len().to_le_bytes());
+                for i in items {
+                    walk(i, h);
+                }
+            }
+            Value::Object(map) => {
+                bytes(h, b"{");
+                bytes(h, &map.len().to_le_bytes());
+                for (k, v) in map {
+                    bytes(h, &k.len().to_le_bytes());
+                    bytes(h, k.as_bytes());
+                    walk(v, h);
+                }
+            }
+        }
+    }
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    walk(v, &mut h);
+    h
 }
 
 /// What earlier observations saw, per target: when each finding was first seen, how many

@@ -532,6 +532,14 @@ impl ManagedFields {
 }
 
 fn parse_entry(entry: usize, v: &Value) -> Result<ManagedFieldsEntry, ManagedFieldsError> {
+    parse_entry_with(entry, v, true)
+}
+
+fn parse_entry_with(
+    entry: usize,
+    v: &Value,
+    with_fields: bool,
+) -> Result<ManagedFieldsEntry, ManagedFieldsError> {
     let Value::Object(m) = v else {
         return Err(ManagedFieldsError::EntryNotAnObject {
             entry,
@@ -592,6 +600,7 @@ fn parse_entry(entry: usize, v: &Value) -> Result<ManagedFieldsEntry, ManagedFie
         .transpose()?;
     let fields = match m.get("fieldsV1") {
         None | Some(Value::Null) => FieldSet::default(),
+        Some(_) if !with_fields => FieldSet::default(),
         Some(f) => {
             FieldSet::parse(f).map_err(|source| ManagedFieldsError::FieldsV1 { entry, source })?
         }
@@ -656,5 +665,223 @@ mod tests {
             FieldSet::parse(&json!({"f:a": 3})).unwrap_err().problem,
             FieldsV1Problem::NotAnObject { found: "a number" }
         ));
+    }
+}
+
+/// `metadata.managedFields` read lazily: entries' manager, operation and time are read up
+/// front, and a path's owners are found by walking each entry's raw `fieldsV1` along the path
+/// only. Answers as [`ManagedFields::owners`] does (a differential test holds them equal) at a
+/// fraction of the cost, for callers that ask about a few paths of each object (the
+/// classifier). Malformed `fieldsV1` nodes on a walked path are errors; others go unread.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyManagedFields<'v> {
+    entries: Vec<(ManagedFieldsEntry, Option<&'v Value>)>,
+}
+
+impl<'v> LazyManagedFields<'v> {
+    /// `None` when the object has no `managedFields`.
+    pub(crate) fn from_object(object: &'v Value) -> Result<Option<Self>, ManagedFieldsError> {
+        let list = match object.get("metadata").and_then(|m| m.get("managedFields")) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(list) => list,
+        };
+        let Value::Array(items) = list else {
+            return Err(ManagedFieldsError::NotAList {
+                found: describe(list),
+            });
+        };
+        let mut entries = Vec::with_capacity(items.len());
+        for (i, e) in items.iter().enumerate() {
+            let parsed = parse_entry_with(i, e, false)?;
+            let raw = e.get("fieldsV1").filter(|f| !f.is_null());
+            entries.push((parsed, raw));
+        }
+        Ok(Some(Self { entries }))
+    }
+
+    /// As [`ManagedFields::owners`].
+    pub(crate) fn owners(&self, path: &Path) -> Result<Option<Ownership<'_>>, ManagedFieldsError> {
+        let mut relations = Vec::new();
+        for (i, (entry, raw)) in self.entries.iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let r = raw_relation(raw, path)
+                .map_err(|source| ManagedFieldsError::FieldsV1 { entry: i, source })?;
+            if let Some(r) = r {
+                relations.push((r, entry));
+            }
+        }
+        let Some(best) = relations.iter().map(|(r, _)| *r).min_by_key(|r| match r {
+            OwnershipMatch::Exact => (0, 0),
+            OwnershipMatch::Ancestor { depth } => (1, usize::MAX - depth),
+            OwnershipMatch::Descendant => (2, 0),
+        }) else {
+            return Ok(None);
+        };
+        Ok(Some(Ownership {
+            how: best,
+            entries: relations
+                .into_iter()
+                .filter(|(r, _)| *r == best)
+                .map(|(_, e)| e)
+                .collect(),
+        }))
+    }
+}
+
+/// How a raw `fieldsV1` tree relates to `path`, as [`FieldSet::relation`] on its parse.
+fn raw_relation(root: &Value, path: &Path) -> Result<Option<OwnershipMatch>, FieldsV1Error> {
+    let mut under: Vec<Segment> = Vec::new();
+    let mut cur = as_node(root, "", &under)?;
+    // The root is a member only through `.`; a nested node also by being a leaf (`{}`).
+    let mut member = cur.contains_key(".");
+    let mut ancestor = None;
+    for (depth, seg) in path.segments().iter().enumerate() {
+        if member {
+            ancestor = Some(depth);
+        }
+        let Some((key, child)) = find_child(cur, seg, &under)? else {
+            return Ok(ancestor.map(|depth| OwnershipMatch::Ancestor { depth }));
+        };
+        let node = as_node(child, key, &under)?;
+        under.push(seg.clone());
+        member = node.is_empty() || node.contains_key(".");
+        cur = node;
+    }
+    Ok(if member {
+        Some(OwnershipMatch::Exact)
+    } else if let Some(depth) = ancestor {
+        Some(OwnershipMatch::Ancestor { depth })
+    } else if !cur.is_empty() {
+        Some(OwnershipMatch::Descendant)
+    } else {
+        None
+    })
+}
+
+fn as_node<'a>(
+    v: &'a Value,
+    key: &str,
+    under: &[Segment],
+) -> Result<&'a serde_json::Map<String, Value>, FieldsV1Error> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(FieldsV1Error {
+            key: key.to_owned(),
+            under: Path::from_segments(under.to_vec()),
+            problem: FieldsV1Problem::NotAnObject {
+                found: describe(other),
+            },
+        }),
+    }
+}
+
+/// The child of a `fieldsV1` node for one path segment.
+fn find_child<'a>(
+    node: &'a serde_json::Map<String, Value>,
+    seg: &Segment,
+    under: &[Segment],
+) -> Result<Option<(&'a str, &'a Value)>, FieldsV1Error> {
+    if let Segment::Field(name) = seg {
+        // The common case without building the key.
+        return Ok(node
+            .iter()
+            .find(|(k, _)| k.strip_prefix("f:") == Some(&**name))
+            .map(|(k, v)| (k.as_str(), v)));
+    }
+    let prefix = match seg {
+        Segment::Key(_) => "k:",
+        Segment::Value(_) => "v:",
+        _ => "i:",
+    };
+    for (k, v) in node {
+        if !k.starts_with(prefix) {
+            continue;
+        }
+        let parsed = parse_key(k).map_err(|problem| FieldsV1Error {
+            key: k.clone(),
+            under: Path::from_segments(under.to_vec()),
+            problem,
+        })?;
+        if &parsed == seg {
+            return Ok(Some((k.as_str(), v)));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod lazy_tests {
+    use super::*;
+
+    fn summary(o: Option<Ownership<'_>>) -> Option<(OwnershipMatch, Vec<String>)> {
+        o.map(|o| (o.how, o.managers().map(str::to_owned).collect()))
+    }
+
+    /// The lazy reader against the full parse, on every real object: every owned path, every
+    /// prefix of one, each with an unowned field appended, and a few keyed segments that
+    /// exist nowhere.
+    #[test]
+    fn lazy_owners_equal_parsed_owners_on_every_fixture() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/managed-fields");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let object: Value = if path.extension().is_some_and(|e| e == "json") {
+                serde_json::from_str(&text).unwrap()
+            } else {
+                serde_yaml_ng::from_str(&text).unwrap()
+            };
+            let eager = ManagedFields::from_object(&object).unwrap();
+            let lazy = LazyManagedFields::from_object(&object).unwrap().unwrap();
+            let mut paths = vec![Path::root()];
+            for e in eager.entries() {
+                for p in e.fields.paths() {
+                    for n in 0..=p.len() {
+                        let prefix = Path::from_segments(p.segments()[..n].to_vec());
+                        paths.push(prefix.join(Segment::field("not-a-field")));
+                        paths.push(prefix.join(Segment::Key(ListKey::new([(
+                            "name",
+                            &Value::String("nobody".into()),
+                        )]))));
+                        paths.push(prefix.join(Segment::Index(99)));
+                        paths.push(prefix);
+                    }
+                }
+            }
+            for p in &paths {
+                assert_eq!(
+                    summary(lazy.owners(p).unwrap()),
+                    summary(eager.owners(p)),
+                    "{}: {p}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000, "{checked}");
+    }
+
+    #[test]
+    fn lazy_reader_reports_malformed_nodes_on_the_walked_path() {
+        let object = serde_json::json!({"metadata": {"managedFields": [
+            {"manager": "m", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": 3}}}
+        ]}});
+        let lazy = LazyManagedFields::from_object(&object).unwrap().unwrap();
+        let err = lazy
+            .owners(&Path::fields(["spec", "replicas"]))
+            .unwrap_err();
+        assert_eq!(err.entry(), Some(0));
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            cause.starts_with("key `f:replicas` under `spec`"),
+            "{cause}"
+        );
+        // Off the path it is not read.
+        assert!(lazy.owners(&Path::fields(["metadata"])).unwrap().is_none());
+        let bad = serde_json::json!({"metadata": {"managedFields": [{"manager": 1}]}});
+        assert!(LazyManagedFields::from_object(&bad).is_err());
+        let none = serde_json::json!({"metadata": {}});
+        assert!(LazyManagedFields::from_object(&none).unwrap().is_none());
     }
 }
