@@ -1,8 +1,9 @@
 //! # fleet-drift
 //!
 //! Drift between what a target should run and what it runs: structured diffs of desired vs
-//! observed documents (Kubernetes objects first of all), and attribution of each changed
-//! field to the managers that own it.
+//! observed documents (Kubernetes objects first of all), attribution of each changed field to
+//! whoever made it, a class for every change, and a decision that never undoes what a person
+//! fixed during an incident.
 //!
 //! Use this crate when you hold two JSON-like documents (a rendered manifest and the live
 //! object, a cloud resource as declared and as described) and need to know *what* differs,
@@ -20,8 +21,57 @@
 //!   same [`Segment`]s, and answers which managers own a changed path, with their operation
 //!   and time.
 //!
-//! The crate is pure: no IO, no clock, no threads. Classification and decisions (reconcile,
-//! alert, accept, hold) build on these types.
+//! - [`Classifier::assess`] classifies every difference of a target as
+//!   [`DriftClass::Acceptable`], [`Transient`](DriftClass::Transient),
+//!   [`Suspicious`](DriftClass::Suspicious) or [`Dangerous`](DriftClass::Dangerous) by
+//!   [`Rules`] that are data ([`Rules::DEFAULTS_YAML`] ships; Argo CD `ignoreDifferences` are
+//!   accepted as written), names the rule that decided, and decides an [`Action`]: reconcile,
+//!   alert, accept, hold, wait, or not checked for a target that was not observed.
+//! - [`ObservationLoop`] (feature `observe`) observes a fleet through fleet-core's `Observe`
+//!   with bounded concurrency, jitter and backoff, and streams [`TargetReport`]s and a
+//!   [`DriftSummary`].
+//!
+//! Everything but the observation loop is pure: no IO, no clock (`now` is an argument), no
+//! threads.
+//!
+//! # Classifying
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use fleet_core::{Target, TargetId};
+//! use fleet_drift::{Action, Classifier, DriftClass, DriftMemory, Incident, Observed, TargetInput};
+//! use serde_json::json;
+//!
+//! let classifier = Classifier::kubernetes()?;
+//! let target = Target::new(TargetId::new("aks-prod-westeurope-3")?, "cluster", "aks");
+//! let desired = [json!({"apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "api", "namespace": "prod"},
+//!     "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "api:7"}]}}}})];
+//! // Someone ran `kubectl edit` on the image at 02:00 during an incident.
+//! let mut observed = desired.clone();
+//! observed[0]["spec"]["template"]["spec"]["containers"][0]["image"] = json!("api:7-hotfix");
+//! observed[0]["metadata"]["managedFields"] = json!([{"manager": "kubectl-edit",
+//!     "operation": "Update", "time": "2026-03-01T02:00:00Z", "fieldsType": "FieldsV1",
+//!     "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+//!         "k:{\"name\":\"api\"}": {"f:image": {}}}}}}}}]);
+//! let now = Utc.with_ymd_and_hms(2026, 3, 1, 2, 30, 0).unwrap();
+//! let incident = Incident { id: "INC-7".into(), targets: vec![], opened_at: now - chrono::TimeDelta::hours(1), closed_at: None };
+//!
+//! let input = TargetInput::new(&target, now, &desired, Observed::Objects(&observed))
+//!     .incidents(std::slice::from_ref(&incident));
+//! let report = classifier.assess(&input, &mut DriftMemory::default())?;
+//! let finding = &report.findings[0];
+//! assert_eq!(finding.rule, "incident-fix");
+//! assert_eq!(report.action, Action::Hold); // never reverted during the incident
+//! assert_eq!(report.follow_ups[0].incident, "INC-7"); // adopt or revert when it closes
+//!
+//! // Outside the incident, the same edit is suspicious and reverted.
+//! let input = TargetInput::new(&target, now, &desired, Observed::Objects(&observed));
+//! let report = classifier.assess(&input, &mut DriftMemory::default())?;
+//! assert_eq!(report.findings[0].class, DriftClass::Suspicious);
+//! assert_eq!(report.action, Action::Reconcile);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Example
 //!
@@ -79,11 +129,16 @@
 //! Non-object documents and absurd nesting are typed errors ([`DiffError`]). A keyed list
 //! with an element that lacks its key, or with two elements under one key, is compared by
 //! position instead and reported in [`Diff::fallbacks`]. Malformed `managedFields` are
-//! [`ManagedFieldsError`]s naming the entry and the key. Nothing panics.
+//! [`ManagedFieldsError`]s naming the entry and the key. Rule files report every problem
+//! with where it is ([`RulesError`]). Nothing panics.
 //!
 //! # Crate features
 //!
-//! None.
+//! - `jq` (default): Argo CD `jqPathExpressions`, evaluated with jaq (the core jq language;
+//!   no regex, math or date functions). Without it, rules that use them are refused when
+//!   loaded, never silently ignored.
+//! - `observe` (default): the async [`ObservationLoop`] (tokio `rt` and `time`). Without it
+//!   the crate is pure.
 
 mod apply;
 mod argocd;

@@ -193,8 +193,9 @@ impl ObservationLoop {
     /// soon as it is ready (stream them to a store, a log, a progress bar); `group_by` names
     /// the target properties the summary groups by (`region`, `owner`).
     ///
-    /// A target that errors or is unreachable is reported [`Action::NotChecked`]
-    /// (crate::Action::NotChecked) and backs off; one that answers again is cleared.
+    /// A target that errors or is unreachable is reported
+    /// [`Action::NotChecked`](crate::Action::NotChecked); one that errors also backs off, and
+    /// one that answers again is cleared.
     pub async fn pass<T: ObserveTarget>(
         &mut self,
         targets: &[T],
