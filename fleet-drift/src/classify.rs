@@ -559,6 +559,84 @@ impl Classifier {
     }
 }
 
+/// Why accepted drift could not be adopted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdoptError {
+    /// The documents could not be compared.
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    /// The accepted changes did not apply to the desired document.
+    #[error(transparent)]
+    Apply(#[from] crate::error::ApplyError),
+}
+
+impl Classifier {
+    /// Adopts accepted drift: the desired object with the observed values of `findings`
+    /// whose action is [`Action::Accept`] and whose object is this one, in normal form. Store
+    /// it as the new desired state and record the report's audit event with it.
+    ///
+    /// # Errors
+    ///
+    /// [`AdoptError`] when the documents cannot be compared or the changes do not fit.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use fleet_core::{Schema, Target, TargetId};
+    /// use fleet_drift::{Action, Classifier, Differ, DriftMemory, Observed, Rules, TargetInput};
+    /// use serde_json::json;
+    ///
+    /// // Teams that patch CVEs themselves: adopt a newer image instead of reverting it. (The
+    /// // most severe matching rule wins, so this file starts from no shipped rules; on top of
+    /// // them, replace `manual-change` and `unknown-change` by id instead.)
+    /// let rules = Rules::from_yaml(
+    ///     "defaults: false\nrules:\n  - id: customer-patch\n    class: acceptable\n    action: accept\n    paths: ['**.containers.image']\n",
+    ///     &Schema::new(),
+    /// )?;
+    /// let classifier = Classifier::new(Differ::kubernetes(), rules);
+    /// let target = Target::new(TargetId::new("site-7")?, "cluster", "k3s");
+    /// let desired = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+    ///     "spec": {"containers": [{"name": "app", "image": "app:1.0"}]}});
+    /// let mut observed = desired.clone();
+    /// observed["spec"]["containers"][0]["image"] = json!("app:1.0.1");
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    /// let report = classifier.assess(
+    ///     &TargetInput::new(&target, now, std::slice::from_ref(&desired), Observed::Objects(std::slice::from_ref(&observed))),
+    ///     &mut DriftMemory::default(),
+    /// )?;
+    /// assert_eq!(report.action, Action::Accept);
+    /// let adopted = classifier.adopt(&desired, &observed, &report.findings)?;
+    /// assert_eq!(adopted["spec"]["containers"][0]["image"], "app:1.0.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn adopt(
+        &self,
+        desired: &Value,
+        observed: &Value,
+        findings: &[Finding],
+    ) -> Result<Value, AdoptError> {
+        let key = ObjectKey::of(desired, Side::Desired, 0)?;
+        let accepted: Vec<&Path> = findings
+            .iter()
+            .filter(|f| f.action == Action::Accept && f.object == key)
+            .map(|f| &f.path)
+            .collect();
+        // Findings of a subtree added or removed whole are its leaves: adopt the change that
+        // holds them.
+        let diff = self.differ.diff(desired, observed)?;
+        let keep: Vec<_> = diff
+            .into_changes()
+            .into_iter()
+            .filter(|c| accepted.iter().any(|p| c.path.is_prefix_of(p)))
+            .collect();
+        Ok(self
+            .differ
+            .apply(desired, &crate::diff::Diff::from_changes(keep))?)
+    }
+}
+
 /// A difference before classification.
 struct Raw<'v> {
     object: &'v ObjectKey,

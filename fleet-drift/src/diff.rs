@@ -118,6 +118,15 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// A diff of exactly these changes (sorted by path), for applying a selection.
+    pub(crate) fn from_changes(mut changes: Vec<Change>) -> Self {
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        Self {
+            changes,
+            fallbacks: Vec::new(),
+        }
+    }
+
     /// The changes, sorted by path.
     #[must_use]
     pub fn changes(&self) -> &[Change] {

@@ -162,8 +162,8 @@ mod three_way;
 
 pub use argocd::IgnoreDifference;
 pub use classify::{
-    AssessError, Attribution, AttributionSource, ChangeEvent, Classifier, Finding, Incident,
-    Observed, ObservedCheck, TargetInput, Violation,
+    AdoptError, AssessError, Attribution, AttributionSource, ChangeEvent, Classifier, Finding,
+    Incident, Observed, ObservedCheck, TargetInput, Violation,
 };
 pub use decide::{ClassCounts, DriftMemory, DriftSummary, FollowUp, TargetReport};
 pub use diff::{Change, ChangeKind, Diff, Differ, Fallback, FallbackReason};

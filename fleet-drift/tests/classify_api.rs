@@ -524,3 +524,45 @@ fn public_types_are_send_and_sync() {
     check::<fleet_drift::AssessError>();
     check::<fleet_drift::RulesError>();
 }
+
+#[test]
+fn adopting_accepted_drift_rebuilds_the_desired_object() {
+    let rules = Rules::from_yaml(
+        "defaults: false\nrules:\n  - id: tuning\n    class: acceptable\n    action: accept\n    paths: ['**.resources', '**.containers.env']\n",
+        &Schema::default(),
+    )
+    .unwrap();
+    let c = Classifier::new(Differ::kubernetes(), rules);
+    let desired = deployment(3, "web:1");
+    let mut observed = deployment(5, "web:1");
+    // A subtree added whole (its leaves are the findings) and an element added to a keyed list.
+    observed["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"limits": {"cpu": "500m", "memory": "1Gi"}});
+    observed["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "DEBUG", "value": "1"}]);
+    let report = assess(
+        &c,
+        std::slice::from_ref(&desired),
+        std::slice::from_ref(&observed),
+    );
+    let accepted = report
+        .findings
+        .iter()
+        .filter(|f| f.action == Action::Accept)
+        .count();
+    // Two resource limits and the env element (its non-key field).
+    assert_eq!(accepted, 3, "{:#?}", report.findings);
+    let adopted = c.adopt(&desired, &observed, &report.findings).unwrap();
+    let web = &adopted["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(web["resources"]["limits"]["memory"], "1Gi");
+    assert_eq!(web["env"][0]["name"], "DEBUG");
+    // Replicas were not accepted (unmatched, suspicious): still what we declared.
+    assert_eq!(adopted["spec"]["replicas"], 3);
+    let after = assess(
+        &c,
+        std::slice::from_ref(&adopted),
+        std::slice::from_ref(&observed),
+    );
+    assert_eq!(after.findings.len(), 1);
+    assert_eq!(after.findings[0].path.to_string(), "spec.replicas");
+}
