@@ -22,6 +22,34 @@ fn seeds() -> Vec<String> {
 }
 
 /// What the fuzz target checks. Returns whether the pair was diffable.
+/// The classifier on the pair: a report or a typed error, never a panic; deterministic.
+fn classify(a: &Value, b: &Value) {
+    use std::sync::OnceLock;
+    static CLASSIFIER: OnceLock<fleet_drift::Classifier> = OnceLock::new();
+    let classifier = CLASSIFIER.get_or_init(|| fleet_drift::Classifier::kubernetes().unwrap());
+    let target =
+        fleet_core::Target::new(fleet_core::TargetId::new("fuzz").unwrap(), "cluster", "k8s");
+    let now = chrono::DateTime::UNIX_EPOCH;
+    let run = || {
+        classifier
+            .assess(
+                &fleet_drift::TargetInput::new(
+                    &target,
+                    now,
+                    std::slice::from_ref(a),
+                    fleet_drift::Observed::Objects(std::slice::from_ref(b)),
+                ),
+                &mut fleet_drift::DriftMemory::default(),
+            )
+            .map_err(|e| e.to_string())
+    };
+    let first = run();
+    assert_eq!(first, run());
+    if let Err(e) = first {
+        assert!(!e.is_empty());
+    }
+}
+
 fn check(text: &str) -> bool {
     let (left, right) = text.split_once('\u{1e}').unwrap_or((text, text));
     let (Ok(a), Ok(b)) = (
@@ -36,6 +64,7 @@ fn check(text: &str) -> bool {
     }
     let _ = ManagedFields::from_object(&b);
     let _ = differ.diff_objects(std::slice::from_ref(&a), std::slice::from_ref(&b));
+    classify(&a, &b);
     match differ.diff(&a, &b) {
         Ok(d) => {
             // Documents of different kinds are compared under the desired one's rules

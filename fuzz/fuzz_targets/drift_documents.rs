@@ -27,4 +27,19 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = fleet_drift::ManagedFields::from_object(&b);
     let _ = differ.diff_objects(std::slice::from_ref(&a), std::slice::from_ref(&b));
+    // The classifier: a report or a typed error.
+    if let Ok(classifier) = fleet_drift::Classifier::kubernetes()
+        && let Ok(target) = fleet_core::TargetId::new("fuzz")
+    {
+        let target = fleet_core::Target::new(target, "cluster", "k8s");
+        let _ = classifier.assess(
+            &fleet_drift::TargetInput::new(
+                &target,
+                chrono::DateTime::UNIX_EPOCH,
+                std::slice::from_ref(&a),
+                fleet_drift::Observed::Objects(std::slice::from_ref(&b)),
+            ),
+            &mut fleet_drift::DriftMemory::default(),
+        );
+    }
 });
