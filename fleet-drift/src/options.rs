@@ -119,6 +119,7 @@ pub enum ListRule {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiffOptions {
+    index: OptionsIndex,
     pub(crate) ignored: Vec<FieldPattern>,
     pub(crate) defaults: Vec<(FieldPattern, Value)>,
     pub(crate) lists: Vec<(FieldPattern, ListRule)>,
@@ -150,6 +151,7 @@ impl DiffOptions {
     #[must_use]
     pub fn plain() -> Self {
         Self {
+            index: OptionsIndex::default(),
             ignored: Vec::new(),
             defaults: Vec::new(),
             lists: Vec::new(),
@@ -307,14 +309,14 @@ impl DiffOptions {
             o.defaults
                 .push((pat(&format!("spec.{field}")).for_kinds(["Service"]), value));
         }
-        o
+        o.reindexed()
     }
 
     /// Ignores every field the pattern matches, on both sides.
     #[must_use]
     pub fn ignore(mut self, pattern: FieldPattern) -> Self {
         self.ignored.push(pattern);
-        self
+        self.reindexed()
     }
 
     /// Treats an absent field as equal to `value` (compared by meaning, under the same
@@ -322,7 +324,7 @@ impl DiffOptions {
     #[must_use]
     pub fn default_value(mut self, pattern: FieldPattern, value: Value) -> Self {
         self.defaults.push((pattern, value));
-        self
+        self.reindexed()
     }
 
     /// Matches the elements of the lists at `pattern` by the values of `keys`. Rules added
@@ -335,28 +337,28 @@ impl DiffOptions {
     ) -> Self {
         self.lists
             .push((pattern, ListRule::Keyed(keys.into_iter().collect())));
-        self
+        self.reindexed()
     }
 
     /// Treats the lists at `pattern` as sets of values.
     #[must_use]
     pub fn set_list(mut self, pattern: FieldPattern) -> Self {
         self.lists.push((pattern, ListRule::Set));
-        self
+        self.reindexed()
     }
 
     /// Compares the lists at `pattern` by position, overriding an earlier keyed or set rule.
     #[must_use]
     pub fn positional_list(mut self, pattern: FieldPattern) -> Self {
         self.lists.push((pattern, ListRule::Positional));
-        self
+        self.reindexed()
     }
 
     /// Compares the leaf values at `pattern` with `rule`. Later rules take precedence.
     #[must_use]
     pub fn leaf(mut self, pattern: FieldPattern, rule: LeafRule) -> Self {
         self.leaves.push((pattern, rule));
-        self
+        self.reindexed()
     }
 
     /// A salt mixed into the digests of secret values, so that a diff shown to someone
@@ -382,48 +384,111 @@ impl DiffOptions {
         self
     }
 
+    /// Rebuilds the lookup index after the rule lists changed.
+    fn reindexed(mut self) -> Self {
+        self.index = OptionsIndex {
+            ignored: PatternIndex::build(self.ignored.iter()),
+            defaults: PatternIndex::build(self.defaults.iter().map(|(p, _)| p)),
+            lists: PatternIndex::build(self.lists.iter().map(|(p, _)| p)),
+            leaves: PatternIndex::build(self.leaves.iter().map(|(p, _)| p)),
+        };
+        self
+    }
+
     pub(crate) fn is_ignored(&self, kind: Option<&str>, names: &[&str]) -> bool {
-        let last = names.last().copied();
-        self.ignored
-            .iter()
-            .any(|p| quick(p, last) && p.matches(kind, names))
+        self.index
+            .ignored
+            .last_match(names, |i| {
+                self.ignored.get(i).is_some_and(|p| p.matches(kind, names))
+            })
+            .is_some()
     }
 
     pub(crate) fn default_for(&self, kind: Option<&str>, names: &[&str]) -> Option<&Value> {
-        let last = names.last().copied();
-        self.defaults
-            .iter()
-            .rev()
-            .find(|(p, _)| quick(p, last) && p.matches(kind, names))
-            .map(|(_, v)| v)
+        let i = self.index.defaults.last_match(names, |i| {
+            self.defaults
+                .get(i)
+                .is_some_and(|(p, _)| p.matches(kind, names))
+        })?;
+        self.defaults.get(i).map(|(_, v)| v)
     }
 
     pub(crate) fn list_rule(&self, kind: Option<&str>, names: &[&str]) -> Option<&ListRule> {
-        let last = names.last().copied();
+        let i = self.index.lists.last_match(names, |i| {
+            self.lists
+                .get(i)
+                .is_some_and(|(p, _)| p.matches(kind, names))
+        })?;
         self.lists
-            .iter()
-            .rev()
-            .find(|(p, _)| quick(p, last) && p.matches(kind, names))
+            .get(i)
             .map(|(_, r)| r)
             .filter(|r| !matches!(r, ListRule::Positional))
     }
 
     pub(crate) fn leaf_rule(&self, kind: Option<&str>, names: &[&str]) -> Option<LeafRule> {
-        let last = names.last().copied();
-        self.leaves
-            .iter()
-            .rev()
-            .find(|(p, _)| quick(p, last) && p.matches(kind, names))
-            .map(|(_, r)| *r)
+        let i = self.index.leaves.last_match(names, |i| {
+            self.leaves
+                .get(i)
+                .is_some_and(|(p, _)| p.matches(kind, names))
+        })?;
+        self.leaves.get(i).map(|(_, r)| *r)
     }
 }
 
-/// A cheap reject before the glob match: a pattern ending in a literal name only matches
-/// paths ending in that name.
-fn quick(p: &FieldPattern, last: Option<&str>) -> bool {
-    match p.last_name() {
-        Some(n) => last == Some(n),
-        None => true,
+/// Which patterns can match a path, by its last field name: every node of a document asks
+/// four questions (ignored? defaulted? a list rule? a leaf rule?), and most patterns end in a
+/// literal name, so only those ending in the node's name (and the few ending in a wildcard)
+/// are tried. Derived from the rule lists; equal whenever they are.
+#[derive(Debug, Clone, Default)]
+struct OptionsIndex {
+    ignored: PatternIndex,
+    defaults: PatternIndex,
+    lists: PatternIndex,
+    leaves: PatternIndex,
+}
+
+impl PartialEq for OptionsIndex {
+    fn eq(&self, _: &Self) -> bool {
+        // A function of the rule lists, which `DiffOptions` compares.
+        true
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct PatternIndex {
+    /// Positions of the patterns ending in a literal name, by that name, ascending.
+    by_last: hashbrown::HashMap<Box<str>, Vec<usize>>,
+    /// Positions of the others, ascending.
+    wild: Vec<usize>,
+}
+
+impl PatternIndex {
+    fn build<'a>(patterns: impl Iterator<Item = &'a FieldPattern>) -> Self {
+        let mut out = Self::default();
+        for (i, p) in patterns.enumerate() {
+            match p.last_name() {
+                Some(name) => out.by_last.entry(Box::from(name)).or_default().push(i),
+                None => out.wild.push(i),
+            }
+        }
+        out
+    }
+
+    /// The last position (the rule added last wins) whose pattern `matches`.
+    fn last_match(&self, names: &[&str], matches: impl Fn(usize) -> bool) -> Option<usize> {
+        let named = names
+            .last()
+            .and_then(|n| self.by_last.get(*n))
+            .map_or(&[][..], Vec::as_slice);
+        let a = named.iter().rev().copied().find(|&i| matches(i));
+        let b = self
+            .wild
+            .iter()
+            .rev()
+            .copied()
+            .take_while(|&i| a.is_none_or(|a| i > a))
+            .find(|&i| matches(i));
+        a.max(b)
     }
 }
 
