@@ -309,3 +309,27 @@ async fn malformed_observations_are_reported_not_fatal() {
     assert_eq!(summary.drift.targets[&Action::InSync], 1);
     assert_eq!(summary.drift.targets[&Action::NotChecked], 1);
 }
+
+#[test]
+fn the_loop_and_its_pass_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<ObservationLoop>();
+    send_sync::<PassContext>();
+    send_sync::<fleet_drift::PassSummary>();
+    let mut observation = ObservationLoop::new(
+        Arc::new(Classifier::kubernetes().unwrap()),
+        Arc::new(Fake::default()),
+        Arc::new(Desired),
+        Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+        )),
+        LoopOptions::default(),
+    );
+    let targets = fleet(1);
+    let ctx = PassContext::default();
+    let mut memory = DriftMemory::default();
+    let pass = observation.pass(&targets, &ctx, &mut memory, &[], |_| {});
+    // A pass can be spawned on a multi-threaded runtime.
+    send(&pass);
+}
