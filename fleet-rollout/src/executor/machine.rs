@@ -1,0 +1,1392 @@
+//! The executor state machine: `step(event, now) -> commands`, no IO, no clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use fleet_core::{
+    ApplyAction, ApplyOutcome, ApplyRequest, ApplyStatus, IdempotencyKey, SubstrateError, TargetId,
+};
+use serde::{Deserialize, Serialize};
+
+use super::events::{HaltReason, RunEnd, RunEvent, RunEventKind};
+use super::gate::GateVerdict;
+use super::health::{HealthError, HealthStatus};
+use super::record::{IntentAction, Record};
+use super::spec::{RollbackScope, RunSpec, SpecErrors};
+
+/// Names a timer the executor asked for. When it fires, the driver hands it back as
+/// [`Event::Timer`]; a timer whose purpose has passed is ignored, so drivers need not cancel.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerId {
+    /// The target's progress deadline.
+    Deadline(TargetId),
+    /// Ask again about the target's attempt or health.
+    Poll(TargetId),
+    /// The gate's wait is over.
+    GateWait,
+    /// The wave's minimum bake time is over.
+    BakeEnd(usize),
+    /// The wave's next bake health round is due.
+    BakeRound(usize),
+}
+
+/// What happened: the executor's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Start the run.
+    Start,
+    /// The gate's answer to [`Command::CheckGate`].
+    Gate {
+        /// The target asked about.
+        target: TargetId,
+        /// The answer.
+        verdict: GateVerdict,
+    },
+    /// The answer to [`Command::Apply`]. An error means the outcome is unknown (unless the
+    /// substrate refused outright: [`SubstrateError::Denied`] or
+    /// [`SubstrateError::NotFound`]); the executor asks again later.
+    Applied {
+        /// The target.
+        target: TargetId,
+        /// The attempt's key.
+        key: IdempotencyKey,
+        /// What the substrate said.
+        result: Result<ApplyOutcome, SubstrateError>,
+    },
+    /// The answer to [`Command::QueryOutcome`]; `Ok(None)` means the substrate never saw the
+    /// key, so the attempt is made (with the same key).
+    Outcome {
+        /// The target.
+        target: TargetId,
+        /// The attempt's key.
+        key: IdempotencyKey,
+        /// What the substrate said.
+        result: Result<Option<ApplyOutcome>, SubstrateError>,
+    },
+    /// The answer to [`Command::CheckHealth`].
+    Health {
+        /// The target.
+        target: TargetId,
+        /// What the check said.
+        result: Result<HealthStatus, HealthError>,
+    },
+    /// A timer set with [`Command::SetTimer`] fired.
+    Timer(TimerId),
+    /// Start no new targets and no new wave; work in progress goes on.
+    Pause,
+    /// Undo [`Event::Pause`].
+    Resume,
+    /// Stop now: no rollback, nothing more is awaited.
+    Abort,
+}
+
+/// What the executor asks its driver to do, in order. A [`Command::Checkpoint`] comes before
+/// the effect it announces; the driver must append it durably before going on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Append this record to the checkpoint log.
+    Checkpoint(Record),
+    /// Ask the gate about the target now; answer with [`Event::Gate`].
+    CheckGate {
+        /// The target.
+        target: TargetId,
+    },
+    /// Call `Apply::apply`; answer with [`Event::Applied`].
+    Apply(ApplyRequest),
+    /// Call `Apply::outcome`; answer with [`Event::Outcome`].
+    QueryOutcome {
+        /// The target.
+        target: TargetId,
+        /// The attempt's key.
+        key: IdempotencyKey,
+    },
+    /// Check the target's health; answer with [`Event::Health`].
+    CheckHealth {
+        /// The target.
+        target: TargetId,
+    },
+    /// Send [`Event::Timer`] at `at` (or right away if it has passed).
+    SetTimer {
+        /// Which timer.
+        timer: TimerId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Report this event (audit sink, progress display).
+    Emit(RunEvent),
+    /// The run is over; nothing more will be asked.
+    Halt(RunEnd),
+}
+
+/// Where one target stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TargetState {
+    /// Not started.
+    Pending,
+    /// The gate is being asked.
+    Gating,
+    /// The deploy was asked for and has not finished.
+    Deploying {
+        /// Since when (the intent).
+        since: DateTime<Utc>,
+    },
+    /// Deployed; waiting for the first healthy report.
+    Verifying {
+        /// Since when (the intent).
+        since: DateTime<Utc>,
+    },
+    /// Deployed and healthy.
+    Healthy,
+    /// Failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Skipped by the gate.
+    Denied {
+        /// Why.
+        reason: String,
+    },
+    /// Rolling back.
+    RollingBack {
+        /// Since when (the rollback intent).
+        since: DateTime<Utc>,
+    },
+    /// Back on the last good release.
+    RolledBack,
+    /// The rollback failed.
+    Stuck {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl TargetState {
+    /// Counts against the wave's concurrency.
+    #[must_use]
+    pub fn in_flight(&self) -> bool {
+        matches!(
+            self,
+            Self::Gating | Self::Deploying { .. } | Self::Verifying { .. }
+        )
+    }
+}
+
+/// Counts of targets by state, for progress display.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Targets in the run.
+    pub total: usize,
+    /// Not started.
+    pub pending: usize,
+    /// Being gated, deployed or verified.
+    pub in_flight: usize,
+    /// Deployed and healthy.
+    pub healthy: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Skipped by the gate.
+    pub denied: usize,
+    /// Rolling back.
+    pub rolling_back: usize,
+    /// Rolled back.
+    pub rolled_back: usize,
+    /// Stuck.
+    pub stuck: usize,
+    /// The wave in progress (0-based).
+    pub wave: usize,
+    /// Waves in the run.
+    pub waves: usize,
+}
+
+/// Why a checkpoint log cannot be replayed over a spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The spec itself is invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecErrors),
+    /// A record names a target the spec does not have.
+    #[error("checkpoint record {index} names target `{target}`, which is not in the run")]
+    UnknownTarget {
+        /// The record's position in the log (0-based).
+        index: usize,
+        /// The target.
+        target: TargetId,
+    },
+    /// A record names a wave the spec does not have.
+    #[error("checkpoint record {index} names wave {wave}, which is not in the run")]
+    UnknownWave {
+        /// The record's position in the log (0-based).
+        index: usize,
+        /// The wave.
+        wave: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    NotStarted,
+    Running,
+    RollingBack {
+        scope: RollbackScope,
+        reason: HaltReason,
+    },
+    Ended(RunEnd),
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    id: TargetId,
+    wave: usize,
+    state: TargetState,
+    /// A deploy intent was recorded (so a rollback covers it).
+    touched: bool,
+    /// An apply, outcome query or health check is outstanding (not persisted).
+    awaiting: bool,
+    /// The key of the current attempt.
+    key: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone)]
+struct Bake {
+    since: DateTime<Utc>,
+    healthy_rounds: u32,
+    round: Option<Round>,
+}
+
+#[derive(Debug, Clone)]
+struct Round {
+    pending: BTreeSet<usize>,
+    all_healthy: bool,
+}
+
+/// The rollout executor: a pure state machine over a [`RunSpec`].
+///
+/// Feed it [`Event`]s with the current instant; it answers with [`Command`]s for a driver
+/// (the tokio [`Driver`](super::Driver), a simulator, a test) to carry out. It never does IO
+/// and never reads a clock. Every state change comes out as a [`Command::Checkpoint`] record
+/// before the command it enables, and [`Executor::restore`] rebuilds the same state from
+/// those records.
+///
+/// Rules:
+/// - waves run in order; within a wave targets start in order, at most `max_concurrency` in
+///   flight (gated, deploying or not yet healthy);
+/// - the gate is asked just before each target starts, one target at a time; `Wait` stops new
+///   starts until its instant, `Deny` skips the target (not a failure);
+/// - a target fails when its deploy fails, it reports unhealthy (also during the bake), or it
+///   is not healthy within the progress deadline; a failure beyond the wave's or the run's
+///   budget stops new starts and rolls back the wave (or everything touched) to the last
+///   good release, once the deploys in flight have settled; then the run halts;
+/// - a rollback that fails or misses the deadline marks the target stuck and halts the run at
+///   once;
+/// - a wave bakes once all its targets settled: the next wave starts after the minimum time
+///   and the minimum number of all-healthy rounds;
+/// - pause stops new starts and new waves; abort ends the run at once, without rollback.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    spec: RunSpec,
+    slots: Vec<Slot>,
+    index: BTreeMap<TargetId, usize>,
+    waves: Vec<Vec<usize>>,
+    phase: Phase,
+    paused: bool,
+    wave: usize,
+    wave_started: bool,
+    bake: Option<Bake>,
+    gate_wait: Option<DateTime<Utc>>,
+    wave_failures: Vec<usize>,
+    failures: usize,
+}
+
+impl Executor {
+    /// An executor for `spec`, not started.
+    ///
+    /// # Errors
+    ///
+    /// [`SpecErrors`] when the spec is invalid (see [`RunSpec::validate`]).
+    pub fn new(spec: RunSpec) -> Result<Self, SpecErrors> {
+        spec.validate()?;
+        let mut slots = Vec::new();
+        let mut index = BTreeMap::new();
+        let mut waves = Vec::new();
+        for (w, wave) in spec.waves.iter().enumerate() {
+            let mut members = Vec::new();
+            for t in &wave.targets {
+                index.insert(t.clone(), slots.len());
+                members.push(slots.len());
+                slots.push(Slot {
+                    id: t.clone(),
+                    wave: w,
+                    state: TargetState::Pending,
+                    touched: false,
+                    awaiting: false,
+                    key: None,
+                });
+            }
+            waves.push(members);
+        }
+        let wave_failures = vec![0; waves.len()];
+        Ok(Self {
+            spec,
+            slots,
+            index,
+            waves,
+            phase: Phase::NotStarted,
+            paused: false,
+            wave: 0,
+            wave_started: false,
+            bake: None,
+            gate_wait: None,
+            wave_failures,
+            failures: 0,
+        })
+    }
+
+    /// Rebuilds an executor from its checkpoint log. Call [`Executor::resume`] next.
+    ///
+    /// # Errors
+    ///
+    /// [`RestoreError`] when the spec is invalid or a record does not fit it.
+    pub fn restore<'a>(
+        spec: RunSpec,
+        records: impl IntoIterator<Item = &'a Record>,
+    ) -> Result<Self, RestoreError> {
+        let mut exec = Self::new(spec)?;
+        for (i, record) in records.into_iter().enumerate() {
+            if let Some(t) = record.target()
+                && !exec.index.contains_key(t)
+            {
+                return Err(RestoreError::UnknownTarget {
+                    index: i,
+                    target: t.clone(),
+                });
+            }
+            if let Record::WaveStarted { wave, .. }
+            | Record::BakeStarted { wave, .. }
+            | Record::WaveBaked { wave, .. } = record
+                && *wave >= exec.waves.len()
+            {
+                return Err(RestoreError::UnknownWave {
+                    index: i,
+                    wave: *wave,
+                });
+            }
+            exec.apply(record);
+        }
+        Ok(exec)
+    }
+
+    /// The commands that pick a restored run up where its log ends: an outcome query for each
+    /// intent without a completion, a health check for each target not yet healthy, the
+    /// deadlines and bake timers again, then whatever the run does next. A run that never
+    /// started is started.
+    #[must_use]
+    pub fn resume(&mut self, now: DateTime<Utc>) -> Vec<Command> {
+        let mut out = Vec::new();
+        match &self.phase {
+            Phase::NotStarted => return self.step(Event::Start, now),
+            Phase::Ended(end) => {
+                out.push(Command::Halt(end.clone()));
+                return out;
+            }
+            Phase::Running | Phase::RollingBack { .. } => {}
+        }
+        for i in 0..self.slots.len() {
+            let Some(slot) = self.slots.get(i) else {
+                continue;
+            };
+            match slot.state.clone() {
+                TargetState::Deploying { since } | TargetState::RollingBack { since } => {
+                    if let Some(key) = slot.key.clone() {
+                        let target = slot.id.clone();
+                        self.set_deadline(i, since, &mut out);
+                        self.set_awaiting(i, true);
+                        out.push(Command::QueryOutcome { target, key });
+                    }
+                }
+                TargetState::Verifying { since } => {
+                    let target = slot.id.clone();
+                    self.set_deadline(i, since, &mut out);
+                    self.set_awaiting(i, true);
+                    out.push(Command::CheckHealth { target });
+                }
+                _ => {}
+            }
+        }
+        if let Some(bake) = &self.bake {
+            let wave = self.wave;
+            let at = bake.since + self.bake_spec_duration(wave);
+            out.push(Command::SetTimer {
+                timer: TimerId::BakeEnd(wave),
+                at,
+            });
+            self.start_round(wave, &mut out);
+        }
+        self.pump(now, &mut out);
+        out
+    }
+
+    /// Feeds one event; returns what to do next, in order.
+    #[must_use]
+    pub fn step(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Command> {
+        let mut out = Vec::new();
+        if matches!(self.phase, Phase::Ended(_)) {
+            return out;
+        }
+        match event {
+            Event::Start => {
+                if self.phase == Phase::NotStarted {
+                    self.commit(Record::Started { at: now }, &mut out);
+                    self.emit(RunEventKind::Started, None, now, &mut out);
+                }
+            }
+            Event::Gate { target, verdict } => self.on_gate(&target, verdict, now, &mut out),
+            Event::Applied {
+                target,
+                key,
+                result,
+            } => {
+                let result = result.map(Some);
+                self.on_outcome(&target, &key, result, now, &mut out);
+            }
+            Event::Outcome {
+                target,
+                key,
+                result,
+            } => self.on_outcome(&target, &key, result, now, &mut out),
+            Event::Health { target, result } => self.on_health(&target, result, now, &mut out),
+            Event::Timer(timer) => self.on_timer(&timer, now, &mut out),
+            Event::Pause => {
+                if !self.paused && self.phase != Phase::NotStarted {
+                    self.commit(Record::Paused { at: now }, &mut out);
+                    self.emit(RunEventKind::Paused, None, now, &mut out);
+                }
+            }
+            Event::Resume => {
+                if self.paused {
+                    self.commit(Record::Resumed { at: now }, &mut out);
+                    self.emit(RunEventKind::Resumed, None, now, &mut out);
+                }
+            }
+            Event::Abort => {
+                self.halt(HaltReason::Aborted, now, &mut out);
+                return out;
+            }
+        }
+        self.pump(now, &mut out);
+        out
+    }
+
+    /// The spec being run.
+    #[must_use]
+    pub fn spec(&self) -> &RunSpec {
+        &self.spec
+    }
+
+    /// How the run ended, once it has.
+    #[must_use]
+    pub fn end(&self) -> Option<&RunEnd> {
+        match &self.phase {
+            Phase::Ended(end) => Some(end),
+            _ => None,
+        }
+    }
+
+    /// Whether new starts are paused.
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Where `target` stands, if it is in the run.
+    #[must_use]
+    pub fn state(&self, target: &TargetId) -> Option<&TargetState> {
+        let i = self.index.get(target)?;
+        self.slots.get(*i).map(|s| &s.state)
+    }
+
+    /// Every target and where it stands, in run order.
+    pub fn states(&self) -> impl Iterator<Item = (&TargetId, &TargetState)> {
+        self.slots.iter().map(|s| (&s.id, &s.state))
+    }
+
+    /// Targets of `wave` in flight (gated, deploying or not yet healthy).
+    #[must_use]
+    pub fn in_flight(&self, wave: usize) -> usize {
+        self.wave_slots(wave)
+            .filter(|s| s.state.in_flight())
+            .count()
+    }
+
+    /// Counts of targets by state.
+    #[must_use]
+    pub fn progress(&self) -> Progress {
+        let mut p = Progress {
+            total: self.slots.len(),
+            wave: self.wave,
+            waves: self.waves.len(),
+            ..Progress::default()
+        };
+        for s in &self.slots {
+            match s.state {
+                TargetState::Pending => p.pending += 1,
+                TargetState::Gating
+                | TargetState::Deploying { .. }
+                | TargetState::Verifying { .. } => p.in_flight += 1,
+                TargetState::Healthy => p.healthy += 1,
+                TargetState::Failed { .. } => p.failed += 1,
+                TargetState::Denied { .. } => p.denied += 1,
+                TargetState::RollingBack { .. } => p.rolling_back += 1,
+                TargetState::RolledBack => p.rolled_back += 1,
+                TargetState::Stuck { .. } => p.stuck += 1,
+            }
+        }
+        p
+    }
+
+    /// The idempotency key of `target`'s deploy or rollback in this run:
+    /// `<run>/<target>/deploy` or `<run>/<target>/rollback`.
+    #[must_use]
+    pub fn key(&self, target: &TargetId, action: IntentAction) -> IdempotencyKey {
+        let what = match action {
+            IntentAction::Deploy => "deploy",
+            IntentAction::Rollback => "rollback",
+        };
+        IdempotencyKey(format!("{}/{}/{}", self.spec.run_id, target, what))
+    }
+
+    // ---- the reducer: records are the only way persistent state changes ----
+
+    fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Started { .. } => self.phase = Phase::Running,
+            Record::WaveStarted { wave, .. } => {
+                self.wave = *wave;
+                self.wave_started = true;
+                self.bake = None;
+                self.gate_wait = None;
+            }
+            Record::Denied { target, reason, .. } => self.set_state(
+                target,
+                TargetState::Denied {
+                    reason: reason.clone(),
+                },
+            ),
+            Record::Intent {
+                target,
+                key,
+                action,
+                at,
+            } => {
+                if let Some(slot) = self.slot_mut(target) {
+                    slot.key = Some(key.clone());
+                    slot.awaiting = false;
+                    match action {
+                        IntentAction::Deploy => {
+                            slot.touched = true;
+                            slot.state = TargetState::Deploying { since: *at };
+                        }
+                        IntentAction::Rollback => {
+                            slot.state = TargetState::RollingBack { since: *at };
+                        }
+                    }
+                }
+            }
+            Record::Deployed { target, .. } => {
+                if let Some(slot) = self.slot_mut(target) {
+                    if let TargetState::Deploying { since } = slot.state {
+                        slot.state = TargetState::Verifying { since };
+                    }
+                    slot.awaiting = false;
+                }
+            }
+            Record::Healthy { target, .. } => self.set_state(target, TargetState::Healthy),
+            Record::Failed { target, reason, .. } => {
+                if let Some(slot) = self.slot_mut(target) {
+                    slot.state = TargetState::Failed {
+                        reason: reason.clone(),
+                    };
+                    let wave = slot.wave;
+                    if let Some(n) = self.wave_failures.get_mut(wave) {
+                        *n += 1;
+                    }
+                    self.failures += 1;
+                }
+            }
+            Record::BakeStarted { at, .. } => {
+                self.bake = Some(Bake {
+                    since: *at,
+                    healthy_rounds: 0,
+                    round: None,
+                });
+            }
+            Record::WaveBaked { .. } => {
+                self.bake = None;
+                self.wave_started = false;
+                self.wave += 1;
+            }
+            Record::Paused { .. } => self.paused = true,
+            Record::Resumed { .. } => self.paused = false,
+            Record::RollbackStarted { scope, reason, .. } => {
+                self.phase = Phase::RollingBack {
+                    scope: *scope,
+                    reason: reason.clone(),
+                };
+                self.bake = None;
+                for slot in &mut self.slots {
+                    if slot.state == TargetState::Gating {
+                        slot.state = TargetState::Pending;
+                    }
+                }
+            }
+            Record::RolledBack { target, .. } => self.set_state(target, TargetState::RolledBack),
+            Record::Stuck { target, reason, .. } => self.set_state(
+                target,
+                TargetState::Stuck {
+                    reason: reason.clone(),
+                },
+            ),
+            Record::Halted { reason, .. } => {
+                self.phase = Phase::Ended(RunEnd::Halted(reason.clone()))
+            }
+            Record::Completed { .. } => self.phase = Phase::Ended(RunEnd::Completed),
+        }
+    }
+
+    fn commit(&mut self, record: Record, out: &mut Vec<Command>) {
+        self.apply(&record);
+        out.push(Command::Checkpoint(record));
+    }
+
+    // ---- event handlers ----
+
+    fn on_gate(
+        &mut self,
+        target: &TargetId,
+        verdict: GateVerdict,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(&i) = self.index.get(target) else {
+            return;
+        };
+        if self.slot_state(i) != Some(&TargetState::Gating) {
+            return;
+        }
+        if self.phase != Phase::Running || self.paused {
+            self.set_state_at(i, TargetState::Pending);
+            return;
+        }
+        let wave = self.slot_wave(i);
+        match verdict {
+            GateVerdict::Allow => {
+                let key = self.key(target, IntentAction::Deploy);
+                self.commit(
+                    Record::Intent {
+                        target: target.clone(),
+                        key: key.clone(),
+                        action: IntentAction::Deploy,
+                        at: now,
+                    },
+                    out,
+                );
+                self.emit(RunEventKind::Started, Some((target, wave)), now, out);
+                self.set_deadline(i, now, out);
+                self.set_awaiting(i, true);
+                out.push(Command::Apply(ApplyRequest {
+                    key,
+                    target: target.clone(),
+                    action: ApplyAction::Deploy {
+                        release: self.spec.release.clone(),
+                    },
+                }));
+            }
+            GateVerdict::Wait { until } => {
+                self.set_state_at(i, TargetState::Pending);
+                self.gate_wait = Some(until);
+                out.push(Command::SetTimer {
+                    timer: TimerId::GateWait,
+                    at: until,
+                });
+                self.emit(
+                    RunEventKind::Waiting { until },
+                    Some((target, wave)),
+                    now,
+                    out,
+                );
+            }
+            GateVerdict::Deny { reason } => {
+                self.commit(
+                    Record::Denied {
+                        target: target.clone(),
+                        reason: reason.clone(),
+                        at: now,
+                    },
+                    out,
+                );
+                self.emit(
+                    RunEventKind::Denied { reason },
+                    Some((target, wave)),
+                    now,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn on_outcome(
+        &mut self,
+        target: &TargetId,
+        key: &IdempotencyKey,
+        result: Result<Option<ApplyOutcome>, SubstrateError>,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(&i) = self.index.get(target) else {
+            return;
+        };
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        if slot.key.as_ref() != Some(key) || !slot.awaiting {
+            return;
+        }
+        let rollback = match slot.state {
+            TargetState::Deploying { .. } => false,
+            TargetState::RollingBack { .. } => true,
+            _ => return,
+        };
+        self.set_awaiting(i, false);
+        let status = match result {
+            Ok(Some(outcome)) => outcome.status,
+            Ok(None) => {
+                // The substrate never saw the key: make the attempt, under the same key.
+                self.set_awaiting(i, true);
+                out.push(Command::Apply(self.request(
+                    target.clone(),
+                    key.clone(),
+                    rollback,
+                )));
+                return;
+            }
+            Err(SubstrateError::Denied { message }) => ApplyStatus::Failed {
+                reason: format!("access denied: {message}"),
+            },
+            Err(SubstrateError::NotFound(what)) => ApplyStatus::Failed {
+                reason: format!("`{what}` was not found"),
+            },
+            // Unknown: ask again later, until the deadline.
+            Err(_) => ApplyStatus::InProgress,
+        };
+        let wave = self.slot_wave(i);
+        match (status, rollback) {
+            (ApplyStatus::Succeeded, false) => {
+                self.commit(
+                    Record::Deployed {
+                        target: target.clone(),
+                        key: key.clone(),
+                        at: now,
+                    },
+                    out,
+                );
+                self.emit(RunEventKind::Deployed, Some((target, wave)), now, out);
+                self.set_awaiting(i, true);
+                out.push(Command::CheckHealth {
+                    target: target.clone(),
+                });
+            }
+            (ApplyStatus::Succeeded, true) => {
+                self.commit(
+                    Record::RolledBack {
+                        target: target.clone(),
+                        key: key.clone(),
+                        at: now,
+                    },
+                    out,
+                );
+                self.emit(RunEventKind::RolledBack, Some((target, wave)), now, out);
+            }
+            (ApplyStatus::Failed { reason }, false) => self.fail(i, reason, now, out),
+            (ApplyStatus::Failed { reason }, true) => self.stuck(i, reason, now, out),
+            // InProgress, and any status a later fleet-core adds: ask again later.
+            _ => out.push(Command::SetTimer {
+                timer: TimerId::Poll(target.clone()),
+                at: now + self.spec.poll_interval.as_delta(),
+            }),
+        }
+    }
+
+    fn on_health(
+        &mut self,
+        target: &TargetId,
+        result: Result<HealthStatus, HealthError>,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(&i) = self.index.get(target) else {
+            return;
+        };
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        let status = result.unwrap_or(HealthStatus::Progressing);
+        let wave = slot.wave;
+        match slot.state {
+            TargetState::Verifying { .. } if slot.awaiting => {
+                self.set_awaiting(i, false);
+                match status {
+                    HealthStatus::Healthy => {
+                        self.commit(
+                            Record::Healthy {
+                                target: target.clone(),
+                                at: now,
+                            },
+                            out,
+                        );
+                        self.emit(RunEventKind::Healthy, Some((target, wave)), now, out);
+                    }
+                    HealthStatus::Progressing => out.push(Command::SetTimer {
+                        timer: TimerId::Poll(target.clone()),
+                        at: now + self.spec.poll_interval.as_delta(),
+                    }),
+                    HealthStatus::Unhealthy { reason } => self.fail(i, reason, now, out),
+                }
+            }
+            TargetState::Healthy => {
+                let in_round = self
+                    .bake
+                    .as_mut()
+                    .and_then(|b| b.round.as_mut())
+                    .is_some_and(|r| r.pending.remove(&i));
+                if !in_round {
+                    return;
+                }
+                match status {
+                    HealthStatus::Healthy => {}
+                    HealthStatus::Progressing => self.round_not_healthy(),
+                    HealthStatus::Unhealthy { reason } => {
+                        self.round_not_healthy();
+                        self.fail(i, reason, now, out);
+                    }
+                }
+                self.finish_round(now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: &TimerId, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        match timer {
+            TimerId::Deadline(target) => {
+                let Some(&i) = self.index.get(target) else {
+                    return;
+                };
+                let deadline = self.spec.progress_deadline;
+                let reason = format!("not healthy within the progress deadline of {deadline}");
+                match self.slot_state(i) {
+                    Some(TargetState::Deploying { since } | TargetState::Verifying { since })
+                        if now >= *since + deadline.as_delta() =>
+                    {
+                        self.fail(i, reason, now, out);
+                    }
+                    Some(TargetState::RollingBack { since })
+                        if now >= *since + deadline.as_delta() =>
+                    {
+                        let reason =
+                            format!("rollback not done within the progress deadline of {deadline}");
+                        self.stuck(i, reason, now, out);
+                    }
+                    _ => {}
+                }
+            }
+            TimerId::Poll(target) => {
+                let Some(&i) = self.index.get(target) else {
+                    return;
+                };
+                let Some(slot) = self.slots.get(i) else {
+                    return;
+                };
+                if slot.awaiting {
+                    return;
+                }
+                match (&slot.state, &slot.key) {
+                    (
+                        TargetState::Deploying { .. } | TargetState::RollingBack { .. },
+                        Some(key),
+                    ) => {
+                        let key = key.clone();
+                        self.set_awaiting(i, true);
+                        out.push(Command::QueryOutcome {
+                            target: target.clone(),
+                            key,
+                        });
+                    }
+                    (TargetState::Verifying { .. }, _) => {
+                        self.set_awaiting(i, true);
+                        out.push(Command::CheckHealth {
+                            target: target.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            TimerId::GateWait | TimerId::BakeEnd(_) => {}
+            TimerId::BakeRound(wave) => {
+                let idle = self.bake.as_ref().is_some_and(|b| b.round.is_none());
+                if *wave == self.wave && idle && self.phase == Phase::Running {
+                    self.start_round(*wave, out);
+                }
+            }
+        }
+    }
+
+    // ---- transitions shared by the handlers ----
+
+    fn fail(&mut self, i: usize, reason: String, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        let (target, wave) = (slot.id.clone(), slot.wave);
+        self.commit(
+            Record::Failed {
+                target: target.clone(),
+                reason: reason.clone(),
+                at: now,
+            },
+            out,
+        );
+        self.emit(
+            RunEventKind::Failed { reason },
+            Some((&target, wave)),
+            now,
+            out,
+        );
+        if self.phase != Phase::Running {
+            return;
+        }
+        let wave_total = self.waves.get(wave).map_or(0, Vec::len);
+        let wave_failures = self.wave_failures.get(wave).copied().unwrap_or(0);
+        let wave_budget = self
+            .spec
+            .waves
+            .get(wave)
+            .map(|w| w.failure_budget)
+            .unwrap_or_default();
+        let reason = if wave_budget.exhausted(wave_failures, wave_total) {
+            Some(HaltReason::WaveBudget {
+                wave,
+                failures: wave_failures,
+                allowed: wave_budget.allowed(wave_total),
+            })
+        } else if self
+            .spec
+            .overall_budget
+            .exhausted(self.failures, self.slots.len())
+        {
+            Some(HaltReason::OverallBudget {
+                failures: self.failures,
+                allowed: self.spec.overall_budget.allowed(self.slots.len()),
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.commit(
+                Record::RollbackStarted {
+                    scope: self.spec.rollback_scope,
+                    reason: reason.clone(),
+                    at: now,
+                },
+                out,
+            );
+            self.emit(RunEventKind::RollingBack { reason }, None, now, out);
+        }
+    }
+
+    fn stuck(&mut self, i: usize, reason: String, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        let (target, wave) = (slot.id.clone(), slot.wave);
+        self.commit(
+            Record::Stuck {
+                target: target.clone(),
+                reason: reason.clone(),
+                at: now,
+            },
+            out,
+        );
+        self.emit(
+            RunEventKind::Stuck { reason },
+            Some((&target, wave)),
+            now,
+            out,
+        );
+        self.halt(HaltReason::Stuck { target }, now, out);
+    }
+
+    fn halt(&mut self, reason: HaltReason, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        if matches!(self.phase, Phase::Ended(_)) {
+            return;
+        }
+        self.commit(
+            Record::Halted {
+                reason: reason.clone(),
+                at: now,
+            },
+            out,
+        );
+        self.emit(
+            RunEventKind::Halted {
+                reason: reason.clone(),
+            },
+            None,
+            now,
+            out,
+        );
+        out.push(Command::Halt(RunEnd::Halted(reason)));
+    }
+
+    fn start_round(&mut self, wave: usize, out: &mut Vec<Command>) {
+        let needed = self.bake_checks(wave);
+        let Some(bake) = self.bake.as_mut() else {
+            return;
+        };
+        if bake.healthy_rounds >= needed || bake.round.is_some() {
+            return;
+        }
+        let members: BTreeSet<usize> = self
+            .waves
+            .get(wave)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| {
+                self.slots
+                    .get(i)
+                    .is_some_and(|s| s.state == TargetState::Healthy)
+            })
+            .collect();
+        if members.is_empty() {
+            // Nothing deployed to watch: the rounds are vacuously healthy.
+            bake.healthy_rounds = needed;
+            return;
+        }
+        for &i in &members {
+            if let Some(s) = self.slots.get(i) {
+                out.push(Command::CheckHealth {
+                    target: s.id.clone(),
+                });
+            }
+        }
+        bake.round = Some(Round {
+            pending: members,
+            all_healthy: true,
+        });
+    }
+
+    fn round_not_healthy(&mut self) {
+        if let Some(round) = self.bake.as_mut().and_then(|b| b.round.as_mut()) {
+            round.all_healthy = false;
+        }
+    }
+
+    fn finish_round(&mut self, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        let wave = self.wave;
+        let needed = self.bake_checks(wave);
+        let interval = self
+            .spec
+            .waves
+            .get(wave)
+            .map(|w| w.bake.check_interval.as_delta())
+            .unwrap_or_default();
+        let Some(bake) = self.bake.as_mut() else {
+            return;
+        };
+        let Some(round) = &bake.round else {
+            return;
+        };
+        if !round.pending.is_empty() {
+            return;
+        }
+        if round.all_healthy {
+            bake.healthy_rounds += 1;
+        }
+        bake.round = None;
+        if bake.healthy_rounds < needed {
+            out.push(Command::SetTimer {
+                timer: TimerId::BakeRound(wave),
+                at: now + interval,
+            });
+        }
+    }
+
+    // ---- the pump: start whatever may start now ----
+
+    fn pump(&mut self, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        match self.phase.clone() {
+            Phase::Running => self.pump_running(now, out),
+            Phase::RollingBack { scope, reason } => self.pump_rollback(scope, reason, now, out),
+            Phase::NotStarted | Phase::Ended(_) => {}
+        }
+    }
+
+    fn pump_running(&mut self, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        loop {
+            if self.paused || self.phase != Phase::Running {
+                return;
+            }
+            let wave = self.wave;
+            let Some(spec) = self.spec.waves.get(wave) else {
+                return;
+            };
+            let (max, bake_spec) = (spec.max_concurrency as usize, spec.bake);
+            if !self.wave_started {
+                self.commit(Record::WaveStarted { wave, at: now }, out);
+                self.emit_wave(RunEventKind::WaveStarted, wave, now, out);
+            }
+            let members = self.waves.get(wave).cloned().unwrap_or_default();
+            let states = || members.iter().filter_map(|&i| self.slots.get(i));
+            if states().any(|s| s.state == TargetState::Gating) {
+                return;
+            }
+            let in_flight = states().filter(|s| s.state.in_flight()).count();
+            let next = members
+                .iter()
+                .copied()
+                .find(|&i| self.slot_state(i) == Some(&TargetState::Pending));
+            if let Some(i) = next {
+                if self.gate_wait.is_some_and(|until| now < until) || in_flight >= max {
+                    return;
+                }
+                self.gate_wait = None;
+                self.set_state_at(i, TargetState::Gating);
+                if let Some(s) = self.slots.get(i) {
+                    out.push(Command::CheckGate {
+                        target: s.id.clone(),
+                    });
+                }
+                return;
+            }
+            if in_flight > 0 {
+                return;
+            }
+            // Every target of the wave settled: bake.
+            let Some(bake) = &self.bake else {
+                self.commit(Record::BakeStarted { wave, at: now }, out);
+                out.push(Command::SetTimer {
+                    timer: TimerId::BakeEnd(wave),
+                    at: now + bake_spec.min_duration.as_delta(),
+                });
+                self.start_round(wave, out);
+                continue;
+            };
+            let timed = now >= bake.since + bake_spec.min_duration.as_delta();
+            if !timed || bake.healthy_rounds < bake_spec.min_healthy_checks {
+                return;
+            }
+            self.commit(Record::WaveBaked { wave, at: now }, out);
+            self.emit_wave(RunEventKind::WaveBaked, wave, now, out);
+            if self.wave >= self.waves.len() {
+                self.commit(Record::Completed { at: now }, out);
+                self.emit(RunEventKind::Completed, None, now, out);
+                out.push(Command::Halt(RunEnd::Completed));
+                return;
+            }
+        }
+    }
+
+    fn pump_rollback(
+        &mut self,
+        scope: RollbackScope,
+        reason: HaltReason,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        let current = self.wave;
+        let in_scope = |s: &Slot| match scope {
+            RollbackScope::Wave => s.wave == current,
+            RollbackScope::Everything => s.wave <= current,
+        };
+        let max = self
+            .spec
+            .waves
+            .get(current)
+            .map_or(1, |w| w.max_concurrency as usize);
+        let mut busy = self
+            .slots
+            .iter()
+            .filter(|s| in_scope(s) && matches!(s.state, TargetState::RollingBack { .. }))
+            .count();
+        let todo: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                self.slots.get(i).is_some_and(|s| {
+                    in_scope(s)
+                        && s.touched
+                        && matches!(
+                            s.state,
+                            TargetState::Verifying { .. }
+                                | TargetState::Healthy
+                                | TargetState::Failed { .. }
+                        )
+                })
+            })
+            .collect();
+        for &i in &todo {
+            if busy >= max {
+                break;
+            }
+            let Some(target) = self.slots.get(i).map(|s| s.id.clone()) else {
+                continue;
+            };
+            let key = self.key(&target, IntentAction::Rollback);
+            self.commit(
+                Record::Intent {
+                    target: target.clone(),
+                    key: key.clone(),
+                    action: IntentAction::Rollback,
+                    at: now,
+                },
+                out,
+            );
+            self.set_deadline(i, now, out);
+            self.set_awaiting(i, true);
+            out.push(Command::Apply(self.request(target, key, true)));
+            busy += 1;
+        }
+        let deploying = self
+            .slots
+            .iter()
+            .any(|s| in_scope(s) && matches!(s.state, TargetState::Deploying { .. }));
+        if todo.is_empty() && busy == 0 && !deploying {
+            self.halt(reason, now, out);
+        }
+    }
+
+    // ---- small helpers ----
+
+    fn request(&self, target: TargetId, key: IdempotencyKey, rollback: bool) -> ApplyRequest {
+        let action = if rollback {
+            ApplyAction::Rollback {
+                to: self.spec.last_good.clone(),
+            }
+        } else {
+            ApplyAction::Deploy {
+                release: self.spec.release.clone(),
+            }
+        };
+        ApplyRequest {
+            key,
+            target,
+            action,
+        }
+    }
+
+    fn set_deadline(&self, i: usize, since: DateTime<Utc>, out: &mut Vec<Command>) {
+        if let Some(s) = self.slots.get(i) {
+            out.push(Command::SetTimer {
+                timer: TimerId::Deadline(s.id.clone()),
+                at: since + self.spec.progress_deadline.as_delta(),
+            });
+        }
+    }
+
+    fn emit(
+        &self,
+        kind: RunEventKind,
+        about: Option<(&TargetId, usize)>,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        let (target, wave) = match about {
+            Some((t, w)) => (Some(t.clone()), Some(w)),
+            None => (None, (self.wave < self.waves.len()).then_some(self.wave)),
+        };
+        out.push(Command::Emit(RunEvent {
+            run: self.spec.run_id.clone(),
+            at: now,
+            actor: self.spec.actor.clone(),
+            wave,
+            target,
+            kind,
+        }));
+    }
+
+    fn emit_wave(
+        &self,
+        kind: RunEventKind,
+        wave: usize,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
+        out.push(Command::Emit(RunEvent {
+            run: self.spec.run_id.clone(),
+            at: now,
+            actor: self.spec.actor.clone(),
+            wave: Some(wave),
+            target: None,
+            kind,
+        }));
+    }
+
+    fn bake_checks(&self, wave: usize) -> u32 {
+        self.spec
+            .waves
+            .get(wave)
+            .map_or(0, |w| w.bake.min_healthy_checks)
+    }
+
+    fn bake_spec_duration(&self, wave: usize) -> TimeDelta {
+        self.spec
+            .waves
+            .get(wave)
+            .map(|w| w.bake.min_duration.as_delta())
+            .unwrap_or_default()
+    }
+
+    fn wave_slots(&self, wave: usize) -> impl Iterator<Item = &Slot> {
+        self.waves
+            .get(wave)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.slots.get(i))
+    }
+
+    fn slot_mut(&mut self, target: &TargetId) -> Option<&mut Slot> {
+        let i = *self.index.get(target)?;
+        self.slots.get_mut(i)
+    }
+
+    fn slot_state(&self, i: usize) -> Option<&TargetState> {
+        self.slots.get(i).map(|s| &s.state)
+    }
+
+    fn slot_wave(&self, i: usize) -> usize {
+        self.slots.get(i).map_or(0, |s| s.wave)
+    }
+
+    fn set_state(&mut self, target: &TargetId, state: TargetState) {
+        if let Some(slot) = self.slot_mut(target) {
+            slot.state = state;
+            slot.awaiting = false;
+        }
+    }
+
+    fn set_state_at(&mut self, i: usize, state: TargetState) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.state = state;
+        }
+    }
+
+    fn set_awaiting(&mut self, i: usize, awaiting: bool) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.awaiting = awaiting;
+        }
+    }
+}
