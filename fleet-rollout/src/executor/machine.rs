@@ -397,6 +397,10 @@ impl Executor {
             }
             Phase::Running | Phase::RollingBack { .. } => {}
         }
+        self.settle(now, &mut out);
+        if matches!(self.phase, Phase::Ended(_)) {
+            return out;
+        }
         for i in 0..self.slots.len() {
             let Some(slot) = self.slots.get(i) else {
                 continue;
@@ -967,46 +971,34 @@ impl Executor {
             now,
             out,
         );
-        if self.phase != Phase::Running {
-            return;
+    }
+
+    /// The budget the failures so far exhaust, if any. Checked by the pump rather than when
+    /// a failure is recorded, so that a run resumed between the two still rolls back.
+    fn exhausted(&self) -> Option<HaltReason> {
+        for (wave, members) in self.waves.iter().enumerate() {
+            let failures = self.wave_failures.get(wave).copied().unwrap_or(0);
+            let budget = self
+                .spec
+                .waves
+                .get(wave)
+                .map(|w| w.failure_budget)
+                .unwrap_or_default();
+            if budget.exhausted(failures, members.len()) {
+                return Some(HaltReason::WaveBudget {
+                    wave,
+                    failures,
+                    allowed: budget.allowed(members.len()),
+                });
+            }
         }
-        let wave_total = self.waves.get(wave).map_or(0, Vec::len);
-        let wave_failures = self.wave_failures.get(wave).copied().unwrap_or(0);
-        let wave_budget = self
-            .spec
-            .waves
-            .get(wave)
-            .map(|w| w.failure_budget)
-            .unwrap_or_default();
-        let reason = if wave_budget.exhausted(wave_failures, wave_total) {
-            Some(HaltReason::WaveBudget {
-                wave,
-                failures: wave_failures,
-                allowed: wave_budget.allowed(wave_total),
-            })
-        } else if self
-            .spec
-            .overall_budget
+        let budget = self.spec.overall_budget;
+        budget
             .exhausted(self.failures, self.slots.len())
-        {
-            Some(HaltReason::OverallBudget {
+            .then(|| HaltReason::OverallBudget {
                 failures: self.failures,
-                allowed: self.spec.overall_budget.allowed(self.slots.len()),
+                allowed: budget.allowed(self.slots.len()),
             })
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            self.commit(
-                Record::RollbackStarted {
-                    scope: self.spec.rollback_scope,
-                    reason: reason.clone(),
-                    at: now,
-                },
-                out,
-            );
-            self.emit(RunEventKind::RollingBack { reason }, None, now, out);
-        }
     }
 
     fn stuck(&mut self, i: usize, reason: String, now: DateTime<Utc>, out: &mut Vec<Command>) {
@@ -1028,7 +1020,38 @@ impl Executor {
             now,
             out,
         );
-        self.halt(HaltReason::Stuck { target }, now, out);
+        // `settle` halts the run (also on resume, if the log ends right here).
+    }
+
+    /// Decisions that follow from recorded state alone, made by the pump rather than where
+    /// the state changed, so that a run resumed in between still makes them: a stuck target
+    /// halts the run; failures beyond a budget start the rollback.
+    fn settle(&mut self, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        if matches!(self.phase, Phase::NotStarted | Phase::Ended(_)) {
+            return;
+        }
+        let stuck = self
+            .slots
+            .iter()
+            .find(|s| matches!(s.state, TargetState::Stuck { .. }))
+            .map(|s| s.id.clone());
+        if let Some(target) = stuck {
+            self.halt(HaltReason::Stuck { target }, now, out);
+            return;
+        }
+        if self.phase == Phase::Running
+            && let Some(reason) = self.exhausted()
+        {
+            self.commit(
+                Record::RollbackStarted {
+                    scope: self.spec.rollback_scope,
+                    reason: reason.clone(),
+                    at: now,
+                },
+                out,
+            );
+            self.emit(RunEventKind::RollingBack { reason }, None, now, out);
+        }
     }
 
     fn halt(&mut self, reason: HaltReason, now: DateTime<Utc>, out: &mut Vec<Command>) {
@@ -1130,6 +1153,7 @@ impl Executor {
     // ---- the pump: start whatever may start now ----
 
     fn pump(&mut self, now: DateTime<Utc>, out: &mut Vec<Command>) {
+        self.settle(now, out);
         match self.phase.clone() {
             Phase::Running => self.pump_running(now, out),
             Phase::RollingBack { scope, reason } => self.pump_rollback(scope, reason, now, out),
@@ -1144,6 +1168,10 @@ impl Executor {
             }
             let wave = self.wave;
             let Some(spec) = self.spec.waves.get(wave) else {
+                // Every wave baked (also when the log ends right after the last `WaveBaked`).
+                self.commit(Record::Completed { at: now }, out);
+                self.emit(RunEventKind::Completed, None, now, out);
+                out.push(Command::Halt(RunEnd::Completed));
                 return;
             };
             let (max, bake_spec) = (spec.max_concurrency as usize, spec.bake);
@@ -1193,12 +1221,6 @@ impl Executor {
             }
             self.commit(Record::WaveBaked { wave, at: now }, out);
             self.emit_wave(RunEventKind::WaveBaked, wave, now, out);
-            if self.wave >= self.waves.len() {
-                self.commit(Record::Completed { at: now }, out);
-                self.emit(RunEventKind::Completed, None, now, out);
-                out.push(Command::Halt(RunEnd::Completed));
-                return;
-            }
         }
     }
 

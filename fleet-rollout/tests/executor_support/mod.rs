@@ -85,6 +85,7 @@ struct DeployerState {
     running: BTreeSet<TargetId>,
     max_running: usize,
     apply_calls: u32,
+    calls_per_key: BTreeMap<IdempotencyKey, u32>,
     outcome_calls: u32,
     effects_log: Vec<(TargetId, &'static str, DateTime<Utc>)>,
 }
@@ -145,6 +146,11 @@ impl FakeDeployer {
         self.state.lock().unwrap().apply_calls
     }
 
+    /// How many `apply` calls reached the substrate, per key.
+    pub fn calls_per_key(&self) -> BTreeMap<IdempotencyKey, u32> {
+        self.state.lock().unwrap().calls_per_key.clone()
+    }
+
     pub fn outcome_calls(&self) -> u32 {
         self.state.lock().unwrap().outcome_calls
     }
@@ -158,6 +164,7 @@ impl FakeDeployer {
         let now = self.now();
         let mut s = self.state.lock().unwrap();
         s.apply_calls += 1;
+        *s.calls_per_key.entry(request.key.clone()).or_default() += 1;
         if let Some(a) = s.attempts.get(&request.key) {
             return outcome(&request.key, a.status.clone(), now);
         }
@@ -332,6 +339,7 @@ pub struct CrashPlan {
 /// which is what a crash looks like from outside.
 #[derive(Debug, Default)]
 pub struct Crasher {
+    crashed: tokio::sync::Notify,
     ops: AtomicU64,
     plan: Mutex<Option<CrashPlan>>,
     kinds: Mutex<Vec<&'static str>>,
@@ -340,6 +348,7 @@ pub struct Crasher {
 impl Crasher {
     pub fn new(plan: Option<CrashPlan>) -> Self {
         Self {
+            crashed: tokio::sync::Notify::new(),
             ops: AtomicU64::new(0),
             plan: Mutex::new(plan),
             kinds: Mutex::new(Vec::new()),
@@ -353,6 +362,16 @@ impl Crasher {
     /// The kind of each operation counted, in order.
     pub fn kinds(&self) -> Vec<&'static str> {
         self.kinds.lock().unwrap().clone()
+    }
+
+    /// Resolves once the planned crash happened.
+    pub async fn crashed(&self) {
+        self.crashed.notified().await;
+    }
+
+    async fn crash(&self) {
+        self.crashed.notify_one();
+        std::future::pending::<()>().await;
     }
 
     /// Counts one operation; says whether to crash before it, after it, or not at all.
@@ -384,11 +403,11 @@ impl CheckpointStore for CrashingStore<'_> {
         let crash = self.crasher.tick("append");
         Box::pin(async move {
             if crash == Some(false) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             let seq = self.inner.append(run, token, record).await;
             if crash == Some(true) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             seq
         })
@@ -416,11 +435,11 @@ impl Apply for CrashingApply<'_> {
         let crash = self.crasher.tick("apply");
         Box::pin(async move {
             if crash == Some(false) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             let o = self.inner.apply(request).await;
             if crash == Some(true) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             o
         })
@@ -434,11 +453,11 @@ impl Apply for CrashingApply<'_> {
         let crash = self.crasher.tick("outcome");
         Box::pin(async move {
             if crash == Some(false) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             let o = self.inner.outcome(target, key).await;
             if crash == Some(true) {
-                std::future::pending::<()>().await;
+                self.crasher.crash().await;
             }
             o
         })
