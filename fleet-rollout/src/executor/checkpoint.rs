@@ -97,13 +97,14 @@ struct Log {
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// use chrono::DateTime;
+/// use fleet_core::Digest;
 /// use fleet_rollout::executor::{CheckpointError, CheckpointStore, MemoryCheckpointStore, Record, RunId};
 ///
 /// let store = MemoryCheckpointStore::default();
 /// let run = RunId::new("r1")?;
 /// let old = store.fence(&run).await?;
 /// let new = store.fence(&run).await?;
-/// let record = Record::Started { at: DateTime::UNIX_EPOCH };
+/// let record = Record::Started { spec: Digest::sha256(b"spec"), at: DateTime::UNIX_EPOCH };
 /// assert_eq!(store.append(&run, new, &record).await?, 1);
 /// assert!(matches!(store.append(&run, old, &record).await, Err(CheckpointError::StaleToken { .. })));
 /// assert_eq!(store.load(&run).await?.len(), 1);

@@ -211,6 +211,12 @@ pub enum RestoreError {
     /// The spec itself is invalid.
     #[error(transparent)]
     Spec(#[from] SpecErrors),
+    /// The log was written for another spec.
+    #[error("the checkpoint log of run `{run}` was written for a different spec")]
+    SpecChanged {
+        /// The run.
+        run: String,
+    },
     /// A record names a target the spec does not have.
     #[error("checkpoint record {index} names target `{target}`, which is not in the run")]
     UnknownTarget {
@@ -357,8 +363,16 @@ impl Executor {
         spec: RunSpec,
         records: impl IntoIterator<Item = &'a Record>,
     ) -> Result<Self, RestoreError> {
+        let digest = spec.digest();
         let mut exec = Self::new(spec)?;
         for (i, record) in records.into_iter().enumerate() {
+            if let Record::Started { spec, .. } = record
+                && *spec != digest
+            {
+                return Err(RestoreError::SpecChanged {
+                    run: exec.spec.run_id.to_string(),
+                });
+            }
             if let Some(t) = record.target()
                 && !exec.index.contains_key(t)
             {
@@ -446,7 +460,8 @@ impl Executor {
         match event {
             Event::Start => {
                 if self.phase == Phase::NotStarted {
-                    self.commit(Record::Started { at: now }, &mut out);
+                    let spec = self.spec.digest();
+                    self.commit(Record::Started { spec, at: now }, &mut out);
                     self.emit(RunEventKind::Started, None, now, &mut out);
                 }
             }

@@ -1,7 +1,7 @@
 //! The checkpoint log's records: every state change of a run, in order.
 
 use chrono::{DateTime, Utc};
-use fleet_core::{IdempotencyKey, TargetId};
+use fleet_core::{Digest, IdempotencyKey, TargetId};
 use serde::{Deserialize, Serialize};
 
 use super::events::HaltReason;
@@ -30,6 +30,9 @@ pub enum IntentAction {
 pub enum Record {
     /// The run started.
     Started {
+        /// The digest of the run's spec ([`RunSpec::digest`](super::RunSpec::digest)): a log
+        /// is only ever resumed with the spec it was written for.
+        spec: Digest,
         /// When.
         at: DateTime<Utc>,
     },

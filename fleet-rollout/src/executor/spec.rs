@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use fleet_core::{Actor, Duration, Release, TargetId};
+use fleet_core::{Actor, Digest, Duration, Release, TargetId, canonical_json};
 use serde::{Deserialize, Serialize};
 
 /// Names one run. It prefixes every idempotency key the run uses, so it must be unique among
@@ -276,6 +276,16 @@ impl RunSpec {
     pub fn rollback_scope(mut self, scope: RollbackScope) -> Self {
         self.rollback_scope = scope;
         self
+    }
+
+    /// The SHA-256 digest of the spec's canonical JSON: what the checkpoint log records, so
+    /// that a run is never resumed with a different spec.
+    #[must_use]
+    pub fn digest(&self) -> Digest {
+        let text = serde_json::to_value(self)
+            .map(|v| canonical_json(&v))
+            .unwrap_or_default();
+        Digest::sha256(text.as_bytes())
     }
 
     /// All targets of all waves, in run order.
