@@ -507,3 +507,33 @@ fn public_types_are_send_and_sync() {
     check::<RestoreError>();
     check::<SpecErrors>();
 }
+
+#[test]
+fn a_gate_wait_already_over_waits_one_poll_interval_instead_of_spinning() {
+    let mut exec = Executor::new(spec("w", vec![WaveSpec::new(ids("a", 1))])).unwrap();
+    let _ = exec.step(Event::Start, t0());
+    let cmds = exec.step(
+        Event::Gate {
+            target: tid("a-00"),
+            verdict: GateVerdict::Wait {
+                until: t0() - TimeDelta::hours(1),
+            },
+        },
+        t0(),
+    );
+    assert!(cmds.contains(&Command::SetTimer {
+        timer: TimerId::GateWait,
+        at: t0() + TimeDelta::seconds(10)
+    }));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::CheckGate { .. })));
+    let cmds = exec.step(
+        Event::Timer(TimerId::GateWait),
+        t0() + TimeDelta::seconds(10),
+    );
+    assert_eq!(
+        cmds,
+        [Command::CheckGate {
+            target: tid("a-00")
+        }]
+    );
+}

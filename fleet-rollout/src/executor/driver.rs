@@ -13,7 +13,8 @@ use super::events::{RunEnd, RunEvent};
 use super::gate::Gate;
 use super::health::{HealthCheck, HealthError};
 use super::lease::{LeaseError, TargetLeases};
-use super::machine::{Command, Event, Executor, Progress, RestoreError, TargetState, TimerId};
+use super::machine::{Executor, Progress, RestoreError, TargetState};
+use super::protocol::{Command, Event, TimerId};
 use super::spec::RunSpec;
 
 /// A [`Clock`] that follows tokio's clock: it starts at a given instant and advances with

@@ -79,6 +79,7 @@ mod gate;
 mod health;
 mod lease;
 mod machine;
+mod protocol;
 mod record;
 mod spec;
 
@@ -90,6 +91,7 @@ pub use events::{HaltReason, RunEnd, RunEvent, RunEventKind};
 pub use gate::{AllowAll, Gate, GateVerdict};
 pub use health::{HealthCheck, HealthError, HealthStatus};
 pub use lease::{LeaseError, TargetLeases};
-pub use machine::{Command, Event, Executor, Progress, RestoreError, TargetState, TimerId};
+pub use machine::{Executor, Progress, RestoreError, TargetState};
+pub use protocol::{Command, Event, TimerId};
 pub use record::{IntentAction, Record};
 pub use spec::{BakeSpec, Budget, RollbackScope, RunId, RunSpec, SpecError, SpecErrors, WaveSpec};
