@@ -21,6 +21,8 @@
 //!   into a [`Command::QueryOutcome`].
 //! - The log is append-only and fenced ([`FencingToken`]): a driver that lost its turn cannot
 //!   write after its successor started.
+//! - [`PolicyGate`] puts a `fleet-policy` `PolicySet` behind the [`Gate`] trait: pending
+//!   waits for the next window, deny skips the target with the deciding rules.
 //! - Two runs that touch one target: the second is refused ([`TargetLeases`],
 //!   [`LeaseError::Held`]).
 //! - Budgets ([`Budget`]) are per wave and overall, a count or a percentage, exhausted by
@@ -79,6 +81,7 @@ mod gate;
 mod health;
 mod lease;
 mod machine;
+mod policy_gate;
 mod protocol;
 mod record;
 mod spec;
@@ -92,6 +95,7 @@ pub use gate::{AllowAll, Gate, GateVerdict};
 pub use health::{HealthCheck, HealthError, HealthStatus};
 pub use lease::{LeaseError, TargetLeases};
 pub use machine::{Executor, Progress, RestoreError, TargetState};
+pub use policy_gate::PolicyGate;
 pub use protocol::{Command, Event, TimerId};
 pub use record::{IntentAction, Record};
 pub use spec::{BakeSpec, Budget, RollbackScope, RunId, RunSpec, SpecError, SpecErrors, WaveSpec};
