@@ -44,12 +44,36 @@ async fn run_with_crash(
     scripts: &[(TargetId, Script)],
     plan: Option<CrashPlan>,
 ) -> (Outcome, u64, bool, FakeDeployer, Vec<Checkpoint>) {
+    let plans: Vec<CrashPlan> = plan.into_iter().collect();
+    let (outcome, ops, crashes, deployer, log) = run_with_crashes(spec, scripts, &plans).await;
+    (
+        outcome,
+        ops.first().copied().unwrap_or(0),
+        crashes > 0,
+        deployer,
+        log,
+    )
+}
+
+/// Runs `spec`, crashing once per plan (each plan counts the operations of its own attempt),
+/// then resumes it to the end. Returns the outcome, each crashed attempt's op count, how many
+/// attempts crashed, the deployer and the log.
+async fn run_with_crashes(
+    spec: &RunSpec,
+    scripts: &[(TargetId, Script)],
+    plans: &[CrashPlan],
+) -> (Outcome, Vec<u64>, usize, FakeDeployer, Vec<Checkpoint>) {
     let clock = Arc::new(TokioClock::new(t0()));
     let deployer = deployer(scripts, clock.clone());
     let health = FakeHealth::new();
     let store = MemoryCheckpointStore::default();
-    let crasher = Crasher::new(plan);
-    let first = {
+    let mut ops = Vec::new();
+    let mut crashes = 0;
+    let mut finished = None;
+    // the planned crashes, then one attempt that runs to the end
+    let attempts = plans.iter().copied().map(Some).chain([None]);
+    for plan in attempts {
+        let crasher = Crasher::new(plan);
         let apply = CrashingApply {
             inner: &deployer,
             crasher: &crasher,
@@ -61,20 +85,20 @@ async fn run_with_crash(
         let run = Driver::new(&apply, &health, &AllowAll, &crashing_store, clock.as_ref())
             .call_timeout(LONG)
             .run(spec.clone());
-        tokio::select! {
-            r = run => Some(r.unwrap()),
+        let attempt = tokio::select! {
+            r = run => Some(r.unwrap_or_else(|e| panic!("{plans:?}: attempt failed: {e:?}"))),
             () = crasher.crashed() => None,
+        };
+        ops.push(crasher.ops());
+        match attempt {
+            Some(report) => {
+                finished = Some(report);
+                break;
+            }
+            None => crashes += 1,
         }
-    };
-    let ops = crasher.ops();
-    let crashed = first.is_none();
-    let report = match first {
-        Some(report) => report,
-        None => Driver::new(&deployer, &health, &AllowAll, &store, clock.as_ref())
-            .run(spec.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{plan:?}: resume failed: {e:?}")),
-    };
+    }
+    let report = finished.unwrap_or_else(|| panic!("{plans:?}: the last attempt crashed"));
     let outcome = Outcome {
         end: report.end,
         deploys: deployer.deploys(),
@@ -82,7 +106,7 @@ async fn run_with_crash(
         releases: deployer.releases(),
     };
     let log = store.records(&spec.run_id);
-    (outcome, ops, crashed, deployer, log)
+    (outcome, ops, crashes, deployer, log)
 }
 
 fn check_log(log: &[Checkpoint], context: &str) {
@@ -156,6 +180,7 @@ async fn cut_everywhere(spec: RunSpec, scripts: Vec<(TargetId, Script)>, expecte
             check_log(&log, &context);
             // two writers: the crashed one (token 1) and the one that resumed (token 2)
             assert!(log.iter().all(|c| c.token.0 <= 2), "{context}");
+            assert!(log.iter().any(|c| c.token.0 == 1) || at == 1, "{context}");
         }
     }
     assert_eq!(crashes, 2 * total);
@@ -251,4 +276,46 @@ async fn resuming_a_finished_run_does_nothing_more() {
     assert_eq!(again.end, RunEnd::Completed);
     assert_eq!(deployer.apply_calls(), calls);
     assert_eq!(store.records(&RunId::new("finished").unwrap()).len(), len);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resume_that_crashes_too_is_resumed_again() {
+    let spec = two_wave_spec("crash-twice", Budget::Count(0));
+    let scripts = vec![
+        (tid("b-01"), Script::Slow(1)),
+        (tid("b-02"), Script::FailDeploy),
+        (tid("b-03"), Script::Slow(1)),
+    ];
+    let (reference, total, _, _, _) = run_with_crash(&spec, &scripts, None).await;
+    let mut runs = 0;
+    for first in (1..=total).step_by(3) {
+        for second in 1..=6 {
+            for after_effect in [false, true] {
+                let plans = [
+                    CrashPlan {
+                        at: first,
+                        after_effect,
+                    },
+                    CrashPlan {
+                        at: second,
+                        after_effect: !after_effect,
+                    },
+                ];
+                let (outcome, _, crashes, deployer, log) =
+                    run_with_crashes(&spec, &scripts, &plans).await;
+                let context = format!("{plans:?}");
+                assert_eq!(outcome, reference, "{context}");
+                assert!(
+                    deployer.calls_per_key().values().all(|&n| n == 1),
+                    "{context}: {:?}",
+                    deployer.calls_per_key()
+                );
+                check_log(&log, &context);
+                // a resume with nothing left to do may finish before its planned crash
+                assert!(crashes >= 1, "{context}");
+                runs += 1;
+            }
+        }
+    }
+    assert_eq!(runs, 12 * (total as usize).div_ceil(3));
 }
