@@ -102,6 +102,65 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&RunEvent, &Progress) + Send + Sync);
 /// Calls are made one at a time, in the order the executor asks; long work is modelled by
 /// `Apply` answering `InProgress` and the executor polling `Apply::outcome`. Each call is
 /// bounded by a timeout (default 30 s); a timed-out apply counts as an unknown outcome.
+///
+/// # Example
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use fleet_core::{
+///     Actor, Apply, ApplyOutcome, ApplyRequest, ApplyStatus, BoxFuture, Clock, Duration,
+///     IdempotencyKey, Release, SubstrateError, TargetId, Version, Workload,
+/// };
+/// use fleet_rollout::executor::{
+///     AllowAll, BakeSpec, Driver, HealthCheck, HealthError, HealthStatus, MemoryCheckpointStore,
+///     RunEnd, RunId, RunSpec, TokioClock, WaveSpec,
+/// };
+///
+/// /// A substrate where every change succeeds at once.
+/// struct Instant;
+/// impl Apply for Instant {
+///     fn apply<'a>(&'a self, r: &'a ApplyRequest) -> BoxFuture<'a, Result<ApplyOutcome, SubstrateError>> {
+///         let done = ApplyOutcome { key: r.key.clone(), status: ApplyStatus::Succeeded, after: None, at: chrono::DateTime::UNIX_EPOCH };
+///         Box::pin(async move { Ok(done) })
+///     }
+///     fn outcome<'a>(&'a self, _: &'a TargetId, _: &'a IdempotencyKey)
+///         -> BoxFuture<'a, Result<Option<ApplyOutcome>, SubstrateError>> {
+///         Box::pin(async { Ok(None) })
+///     }
+/// }
+/// struct Healthy;
+/// impl HealthCheck for Healthy {
+///     fn check<'a>(&'a self, _: &'a TargetId) -> BoxFuture<'a, Result<HealthStatus, HealthError>> {
+///         Box::pin(async { Ok(HealthStatus::Healthy) })
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?.block_on(async {
+/// let api = Workload::new("api");
+/// let one_hour = BakeSpec { min_duration: Duration::from_seconds(3600), ..BakeSpec::default() };
+/// let spec = RunSpec::new(
+///     RunId::new("r1")?,
+///     Actor::service("ci"),
+///     Release::new(&api, Version::parse("1.1")?),
+///     Release::new(&api, Version::parse("1.0")?),
+///     Duration::from_seconds(600),
+/// )
+/// .wave(WaveSpec::new([TargetId::new("canary")?]).bake(one_hour))
+/// .wave(WaveSpec::new([TargetId::new("eks-1")?, TargetId::new("eks-2")?]).max_concurrency(2));
+///
+/// let start = Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap();
+/// let clock = TokioClock::new(start);
+/// let store = MemoryCheckpointStore::default();
+/// let report = Driver::new(&Instant, &Healthy, &AllowAll, &store, &clock).run(spec).await?;
+///
+/// assert_eq!(report.end, RunEnd::Completed);
+/// assert!(clock.now() >= start + TimeDelta::hours(1)); // the bake, in paused time
+/// // started, 2 waves started, baked and with a bake, 3 × (intent, deployed, healthy), completed
+/// assert_eq!(store.records(&RunId::new("r1")?).len(), 17);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Driver<'a> {
     apply: &'a dyn Apply,
     health: &'a dyn HealthCheck,
