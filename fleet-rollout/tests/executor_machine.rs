@@ -506,6 +506,7 @@ fn public_types_are_send_and_sync() {
     check::<LeaseError>();
     check::<RestoreError>();
     check::<SpecErrors>();
+    check::<fleet_rollout::executor::PolicyGate<'static>>();
 }
 
 #[test]

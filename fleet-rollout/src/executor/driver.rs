@@ -155,7 +155,8 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&RunEvent, &Progress) + Send + Sync);
 ///
 /// assert_eq!(report.end, RunEnd::Completed);
 /// assert!(clock.now() >= start + TimeDelta::hours(1)); // the bake, in paused time
-/// // started, 2 waves started, baked and with a bake, 3 × (intent, deployed, healthy), completed
+/// // started; per wave: started, bake started, baked; per target: intent, deployed, healthy;
+/// // completed
 /// assert_eq!(store.records(&RunId::new("r1")?).len(), 17);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;

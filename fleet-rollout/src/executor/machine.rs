@@ -186,7 +186,10 @@ struct Round {
 ///   once;
 /// - a wave bakes once all its targets settled: the next wave starts after the minimum time
 ///   and the minimum number of all-healthy rounds;
-/// - pause stops new starts and new waves; abort ends the run at once, without rollback.
+/// - "touched" means a deploy was asked for: a target whose deploy failed is rolled back too,
+///   since a failed attempt may have changed part of it;
+/// - pause stops new starts and new waves (work in flight and a rollback go on); abort ends
+///   the run at once, without rollback, and awaits nothing.
 #[derive(Debug, Clone)]
 pub struct Executor {
     spec: RunSpec,
