@@ -711,3 +711,44 @@ async fn a_driver_whose_token_went_stale_stops_writing() {
             .any(|c| matches!(c.record, Record::Deployed { .. }))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn events_stream_to_a_channel_in_order() {
+    let rig = Rig::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = spec("stream", vec![WaveSpec::new(ids("a", 2))]);
+    let report = Driver::new(
+        &rig.deployer,
+        &rig.health,
+        &AllowAll,
+        &rig.store,
+        rig.clock.as_ref(),
+    )
+    .events(tx)
+    .run(spec)
+    .await
+    .unwrap();
+    assert_eq!(report.end, RunEnd::Completed);
+    let mut seen = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        seen.push(match &e.target {
+            Some(t) => format!("{} {t}", e.kind.action()),
+            None => e.kind.action().to_owned(),
+        });
+    }
+    assert_eq!(
+        seen,
+        [
+            "rollout.started",
+            "rollout.wave_started",
+            "rollout.started a-00",
+            "rollout.deployed a-00",
+            "rollout.healthy a-00",
+            "rollout.started a-01",
+            "rollout.deployed a-01",
+            "rollout.healthy a-01",
+            "rollout.wave_baked",
+            "rollout.completed",
+        ]
+    );
+}

@@ -171,6 +171,7 @@ pub struct Driver<'a> {
     audit: Option<&'a dyn AuditSink>,
     leases: Option<&'a TargetLeases>,
     progress: Option<ProgressFn<'a>>,
+    events: Option<mpsc::UnboundedSender<RunEvent>>,
     controls: Option<mpsc::Receiver<Control>>,
     call_timeout: std::time::Duration,
 }
@@ -182,6 +183,7 @@ impl fmt::Debug for Driver<'_> {
             .field("audit", &self.audit.is_some())
             .field("leases", &self.leases)
             .field("progress", &self.progress.is_some())
+            .field("events", &self.events.is_some())
             .field("controls", &self.controls.is_some())
             .field("call_timeout", &self.call_timeout)
             .finish_non_exhaustive()
@@ -207,6 +209,7 @@ impl<'a> Driver<'a> {
             audit: None,
             leases: None,
             progress: None,
+            events: None,
             controls: None,
             call_timeout: std::time::Duration::from_secs(30),
         }
@@ -230,6 +233,14 @@ impl<'a> Driver<'a> {
     #[must_use]
     pub fn progress(mut self, f: ProgressFn<'a>) -> Self {
         self.progress = Some(f);
+        self
+    }
+
+    /// Sends every event to `tx` as well (a stream for a progress display; a closed receiver
+    /// is ignored).
+    #[must_use]
+    pub fn events(mut self, tx: mpsc::UnboundedSender<RunEvent>) -> Self {
+        self.events = Some(tx);
         self
     }
 
@@ -337,6 +348,9 @@ impl<'a> Driver<'a> {
                         }
                         if let Some(f) = self.progress {
                             f(&event, &exec.progress());
+                        }
+                        if let Some(tx) = &self.events {
+                            let _ = tx.send(event);
                         }
                     }
                     Command::Halt(end) => {
