@@ -191,6 +191,7 @@ fn two_wave_spec(run: &str, budget: Budget) -> RunSpec {
         min_duration: secs(300),
         min_healthy_checks: 1,
         check_interval: secs(60),
+        min_healthy_percent: 100,
     };
     spec(
         run,

@@ -96,6 +96,7 @@ async fn bake_holds_the_next_wave_for_the_minimum_time_and_the_healthy_rounds() 
         min_duration: secs(30 * 60),
         min_healthy_checks: 3,
         check_interval: secs(5 * 60),
+        min_healthy_percent: 100,
     };
     let spec = spec(
         "bake",
@@ -139,6 +140,7 @@ async fn bake_waits_for_healthy_rounds_when_they_take_longer_than_the_time() {
         min_duration: secs(10 * 60),
         min_healthy_checks: 3,
         check_interval: secs(5 * 60),
+        min_healthy_percent: 100,
     };
     let spec = spec(
         "bake-rounds",
@@ -161,6 +163,48 @@ async fn bake_waits_for_healthy_rounds_when_they_take_longer_than_the_time() {
     // rounds at 0 (progressing), 5, 10, 15: the third healthy one is at 15 minutes
     assert_eq!(rig.health.checks(&tid("a-0")), 5);
     within_a_second(rig.deploy_time("b-0"), t0() + TimeDelta::minutes(15));
+}
+
+/// A round counts when the wave's healthy share reaches `min_healthy_percent`: one target of
+/// four still progressing does not hold a 75% wave, and does hold a 100% one.
+#[tokio::test(start_paused = true)]
+async fn a_healthy_share_below_100_percent_lets_a_round_count() {
+    for (percent, rounds_done_at) in [(75u8, 10), (100u8, 15)] {
+        let rig = Rig::new();
+        let wave = ids("a", 4);
+        // verification, then progressing in the first bake round, then healthy
+        rig.health
+            .script(&wave[2], [HealthStatus::Healthy, HealthStatus::Progressing]);
+        let bake = BakeSpec {
+            min_duration: secs(60),
+            min_healthy_checks: 3,
+            check_interval: secs(5 * 60),
+            min_healthy_percent: percent,
+        };
+        let spec = spec(
+            &format!("share-{percent}"),
+            vec![
+                WaveSpec::new(wave.clone()).max_concurrency(4).bake(bake),
+                WaveSpec::new([tid("b-0")]),
+            ],
+        );
+        let report = Driver::new(
+            &rig.deployer,
+            &rig.health,
+            &AllowAll,
+            &rig.store,
+            rig.clock.as_ref(),
+        )
+        .run(spec)
+        .await
+        .unwrap();
+        assert_eq!(report.end, RunEnd::Completed);
+        // rounds at 0, 5, 10 (and 15 when the first does not count)
+        within_a_second(
+            rig.deploy_time("b-0"),
+            t0() + TimeDelta::minutes(rounds_done_at),
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

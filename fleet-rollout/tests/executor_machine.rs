@@ -51,6 +51,10 @@ fn spec_validation_reports_every_problem() {
             WaveSpec::new([tid("a")]).max_concurrency(0),
             WaveSpec::new([]),
             WaveSpec::new([tid("a")]).failure_budget(Budget::Percent(120)),
+            WaveSpec::new([tid("c")]).bake(BakeSpec {
+                min_healthy_percent: 101,
+                ..BakeSpec::default()
+            }),
         ],
     );
     s.progress_deadline = secs(0);
@@ -59,9 +63,10 @@ fn spec_validation_reports_every_problem() {
         err.to_string(),
         "invalid run: wave 0 has a maximum concurrency of 0; wave 1 has no targets; \
          a failure budget of 120% is above 100%; target `a` appears more than once in the run; \
+         wave 3 asks for 101% of its targets healthy, above 100%; \
          `progress_deadline` must be positive, not `0s`"
     );
-    assert_eq!(err.0.len(), 5);
+    assert_eq!(err.0.len(), 6);
     assert!(matches!(Executor::new(s), Err(SpecErrors(_))));
     assert_eq!(
         spec("empty", vec![]).validate().unwrap_err().0,
@@ -416,7 +421,8 @@ fn run_specs_read_from_json_with_defaults() {
         BakeSpec {
             min_duration: secs(1800),
             min_healthy_checks: 3,
-            check_interval: secs(60)
+            check_interval: secs(60),
+            min_healthy_percent: 100,
         }
     );
     let back: RunSpec = serde_json::from_value(serde_json::to_value(&spec).unwrap()).unwrap();

@@ -240,6 +240,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             min_duration: secs(120),
             min_healthy_checks: *checks,
             check_interval: secs(30),
+            min_healthy_percent: 100,
         };
         waves.push(
             WaveSpec::new(targets)

@@ -162,7 +162,8 @@ struct Bake {
 #[derive(Debug, Clone)]
 struct Round {
     pending: BTreeSet<usize>,
-    all_healthy: bool,
+    total: usize,
+    not_healthy: usize,
 }
 
 /// The rollout executor: a pure state machine over a [`RunSpec`].

@@ -97,8 +97,9 @@ impl Default for Budget {
 }
 
 /// What "baked" means for a wave: at least `min_duration` since its last target became
-/// healthy, and at least `min_healthy_checks` rounds in which every deployed target of the
-/// wave reported healthy, one round every `check_interval`.
+/// healthy, and at least `min_healthy_checks` rounds in which at least `min_healthy_percent`
+/// of the wave's deployed targets (by default every one) reported healthy, one round every
+/// `check_interval`. A target that reports unhealthy also fails, against the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BakeSpec {
@@ -111,6 +112,14 @@ pub struct BakeSpec {
     /// Time between check rounds (default one minute).
     #[serde(default = "default_check_interval")]
     pub check_interval: Duration,
+    /// The share of the wave's deployed targets (0 to 100) that must report healthy for a
+    /// round to count (default 100).
+    #[serde(default = "all_healthy")]
+    pub min_healthy_percent: u8,
+}
+
+fn all_healthy() -> u8 {
+    100
 }
 
 fn default_check_interval() -> Duration {
@@ -124,6 +133,7 @@ impl Default for BakeSpec {
             min_duration: Duration::ZERO,
             min_healthy_checks: 0,
             check_interval: default_check_interval(),
+            min_healthy_percent: 100,
         }
     }
 }
@@ -317,6 +327,12 @@ impl RunSpec {
             {
                 problems.push(SpecError::Percent { percent: p });
             }
+            if wave.bake.min_healthy_percent > 100 {
+                problems.push(SpecError::HealthyShare {
+                    wave: i,
+                    percent: wave.bake.min_healthy_percent,
+                });
+            }
             if wave.bake.min_duration < Duration::ZERO {
                 problems.push(SpecError::Duration {
                     field: "bake.min_duration",
@@ -384,6 +400,14 @@ pub enum SpecError {
     /// A percentage above 100.
     #[error("a failure budget of {percent}% is above 100%")]
     Percent {
+        /// The percentage.
+        percent: u8,
+    },
+    /// A wave's bake asks for more than every target healthy.
+    #[error("wave {wave} asks for {percent}% of its targets healthy, above 100%")]
+    HealthyShare {
+        /// The wave's index.
+        wave: usize,
         /// The percentage.
         percent: u8,
     },

@@ -180,14 +180,15 @@ impl Executor {
             }
         }
         bake.round = Some(Round {
+            total: members.len(),
             pending: members,
-            all_healthy: true,
+            not_healthy: 0,
         });
     }
 
     pub(super) fn round_not_healthy(&mut self) {
         if let Some(round) = self.bake.as_mut().and_then(|b| b.round.as_mut()) {
-            round.all_healthy = false;
+            round.not_healthy += 1;
         }
     }
 
@@ -209,7 +210,13 @@ impl Executor {
         if !round.pending.is_empty() {
             return;
         }
-        if round.all_healthy {
+        let min_percent = self
+            .spec
+            .waves
+            .get(wave)
+            .map_or(100, |w| usize::from(w.bake.min_healthy_percent.min(100)));
+        let healthy = round.total.saturating_sub(round.not_healthy);
+        if healthy.saturating_mul(100) >= round.total.saturating_mul(min_percent) {
             bake.healthy_rounds += 1;
         }
         bake.round = None;
