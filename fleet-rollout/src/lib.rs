@@ -1,0 +1,44 @@
+//! Rollouts for fleets.
+//!
+//! - [`plan`]: the wave planner — pure (no clock, no IO), deterministic, over a
+//!   dependency graph, a [`Strategy`](plan::Strategy) and policy gates.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use fleet_core::synth::{FleetSpec, generate, schema};
+//! use fleet_rollout::plan::{Gates, Planner, Reason, Strategy};
+//!
+//! let mut inventory = generate(&FleetSpec::new(2_000).seed(7).edges_per_target(1))
+//!     .into_inventory(Default::default())?;
+//! let snapshot = inventory.snapshot();
+//! let schema = schema();
+//! let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+//! let production = fleet_selectors::compile(r#"tier = "production""#, &schema)?;
+//! let selection = production.bind(&snapshot, now).scan();
+//!
+//! // a denied target is excluded, with its dependents, and said so
+//! let denied = selection.ids(&snapshot).next().unwrap_or_default().to_owned();
+//! let gates = Gates::new().deny(&denied, ["pci/placement"]);
+//!
+//! let strategy = Strategy::preset("conservative")?; // one box, doubling waves, region by region
+//! let plan = Planner::new(&snapshot, &schema, &strategy)
+//!     .select(&selection)
+//!     .gates(&gates)
+//!     .plan(now)?;
+//!
+//! assert_eq!(plan.planned() + plan.excluded().len(), plan.selected());
+//! let first = plan.wave(0).unwrap();
+//! assert_eq!(first.len(), 1); // the one box
+//! assert_eq!(first.targets().next().unwrap().reason, Reason::Canary);
+//! assert!(plan.excluded().any(|e| e.id == denied));
+//! println!("{}", plan.summary());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None: the planner is pure and always built.
+
+pub mod plan;
