@@ -666,8 +666,10 @@ impl<'a> Planner<'a> {
                 let Some(q) = sched.queues.get(g as usize) else {
                     continue;
                 };
+                let room = max_per_group.map_or(usize::MAX, |m| m as usize);
+                let mut taken = 0usize;
                 for &i in q {
-                    if wave.len() >= canary_size {
+                    if wave.len() >= canary_size || taken >= room {
                         break;
                     }
                     if pending(i) || fits(i, &counts).is_some() {
@@ -684,6 +686,7 @@ impl<'a> Planner<'a> {
                     }
                     take(i, &mut counts, &mut touched);
                     wave.push(i);
+                    taken += 1;
                     chosen_group = Some(g);
                 }
             }
