@@ -663,7 +663,7 @@ fn full_pass(
     }
     let pool_bytes = meter.live_bytes().saturating_sub(before_pool);
 
-    let mut rng = Rng::new(plan.seed ^ 0xf0_11_9a55);
+    let mut rng = Rng::new(plan.seed ^ 0xf011_9a55);
     let base = meter.live_bytes();
     let mut peak = 0usize;
     let mut pass = Pass {
