@@ -741,3 +741,30 @@ fn public_types_are_send_and_sync() {
     check::<fleet_rollout::plan::Excluded<'static>>();
     check::<fleet_rollout::plan::PlanSummary>();
 }
+
+#[test]
+fn one_group_at_a_time_goes_round_robin() {
+    // `a2` becomes ready in group `a` while `b` has its turn: `c` goes next, then `a` again
+    let snap = fleet(&[
+        ("a1", "r-a", "us", &[]),
+        ("b1", "r-b", "us", &[]),
+        ("c1", "r-c", "us", &[]),
+        ("a2", "r-a", "us", &["b1"]),
+    ]);
+    let s = schema();
+    let mut strategy = plain(Waves::Fixed(10));
+    strategy.groups = Some(Grouping {
+        by: "region".into(),
+        order: Default::default(),
+        first: vec![],
+        one_at_a_time: true,
+        max_per_group: None,
+    });
+    let plan = Planner::new(&snap, &s, &strategy).plan(now()).unwrap();
+    assert_eq!(
+        waves_of(&plan),
+        [vec!["a1"], vec!["b1"], vec!["c1"], vec!["a2"]]
+    );
+    assert_eq!(planned(&plan, "a2").reason, Reason::GroupTurn);
+    assert_eq!(planned(&plan, "c1").reason, Reason::GroupTurn);
+}

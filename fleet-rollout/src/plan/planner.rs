@@ -39,8 +39,9 @@ enum Selection<'a> {
 ///   exclusions on).
 /// - **Waves**: the canary first (chosen in group order among targets with nothing to wait
 ///   for and no pending approval, matching the canary selector if any), then waves sized by
-///   the strategy. A wave takes ready targets in group order (with `one_at_a_time`, from
-///   the first group that has any), first come first served, up to the wave size,
+///   the strategy. A wave takes ready targets in group order, first come first served (with
+///   `one_at_a_time`, from one group only: the current one while it has ready targets, then
+///   the next in order that has any, wrapping around — a round robin over the groups), up to the wave size,
 ///   `max_concurrency`, `groups.max_per_group` and every policy concurrency limit — the
 ///   smallest wins. Ties are broken by slot order, so the plan is a function of its inputs.
 /// - **Time**: the first wave starts at `now`; each wave may start once the one before has
@@ -392,6 +393,13 @@ impl<'a> Planner<'a> {
                         ),
                     });
                 }
+            }
+        }
+
+        let mut rank_pos = vec![0usize; by_rank.len()];
+        for (pos, &g) in by_rank.iter().enumerate() {
+            if let Some(p) = rank_pos.get_mut(g as usize) {
+                *p = pos;
             }
         }
 
@@ -762,12 +770,18 @@ impl<'a> Planner<'a> {
             }
             let cap = strategy.effective_cap(j, deployable);
             let k = waves.len() as u32;
-            // one group at a time: stay with the current group while it has ready targets,
-            // so that a group is finished before the next starts where dependencies allow
-            let sticky = current.filter(|&g| {
-                one_at_a_time && sched.queues.get(g as usize).is_some_and(|q| !q.is_empty())
-            });
-            for &g in sticky.iter().chain(&by_rank) {
+            // one group at a time: the current group while it has ready targets, then the
+            // next one in order that has any, wrapping around to groups whose targets
+            // became ready meanwhile (a round robin, so each pass keeps the group order)
+            let start = if one_at_a_time {
+                current
+                    .and_then(|c| rank_pos.get(c as usize).copied())
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            let rotated = by_rank.iter().skip(start).chain(by_rank.iter().take(start));
+            for &g in rotated {
                 if wave.len() >= cap {
                     break;
                 }
