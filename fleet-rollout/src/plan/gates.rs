@@ -20,6 +20,14 @@ pub struct Gate {
     pub window: Option<Option<DateTime<Utc>>>,
 }
 
+/// Appends `rule` unless it is there already (a rule can be missing several groups'
+/// approvals, or be named twice).
+fn push_unique(rules: &mut Vec<String>, rule: String) {
+    if !rules.contains(&rule) {
+        rules.push(rule);
+    }
+}
+
 impl Gate {
     fn is_empty(&self) -> bool {
         self.denied.is_empty() && self.pending_approval.is_empty() && self.window.is_none()
@@ -98,7 +106,9 @@ impl Gates {
         S: Into<String>,
     {
         let g = self.gates.entry(target.to_owned()).or_default();
-        g.denied.extend(rules.into_iter().map(Into::into));
+        for r in rules {
+            push_unique(&mut g.denied, r.into());
+        }
         self
     }
 
@@ -110,7 +120,9 @@ impl Gates {
         S: Into<String>,
     {
         let g = self.gates.entry(target.to_owned()).or_default();
-        g.pending_approval.extend(rules.into_iter().map(Into::into));
+        for r in rules {
+            push_unique(&mut g.pending_approval, r.into());
+        }
         self
     }
 
@@ -151,12 +163,16 @@ impl Gates {
         match d.outcome {
             Outcome::Allow => return,
             Outcome::Deny => {
-                gate.denied = d.deciding().map(|r| r.qualified_id()).collect();
+                for r in d.deciding() {
+                    push_unique(&mut gate.denied, r.qualified_id());
+                }
             }
             Outcome::Pending => {
                 for m in &d.missing {
                     match m {
-                        Missing::Approvals { rule, .. } => gate.pending_approval.push(rule.clone()),
+                        Missing::Approvals { rule, .. } => {
+                            push_unique(&mut gate.pending_approval, rule.clone());
+                        }
                         Missing::Window { opens_at, .. } => {
                             // the latest opening across rules; a rule with none wins
                             gate.window = Some(match (gate.window, opens_at) {
@@ -174,8 +190,12 @@ impl Gates {
             return;
         }
         let g = self.gates.entry(d.target.clone()).or_default();
-        g.denied.extend(gate.denied);
-        g.pending_approval.extend(gate.pending_approval);
+        for r in gate.denied {
+            push_unique(&mut g.denied, r);
+        }
+        for r in gate.pending_approval {
+            push_unique(&mut g.pending_approval, r);
+        }
         if gate.window.is_some() {
             g.window = gate.window;
         }
@@ -224,5 +244,21 @@ impl Gates {
             }
         }
         gates
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_listed_once() {
+        let g = Gates::new()
+            .deny("a", ["p/r", "p/r", "p/s"])
+            .deny("a", ["p/s"])
+            .pending_approval("b", ["q/two", "q/two"]);
+        assert_eq!(g.gate("a").unwrap().denied, ["p/r", "p/s"]);
+        assert_eq!(g.gate("b").unwrap().pending_approval, ["q/two"]);
+        assert_eq!(g.len(), 2);
     }
 }
