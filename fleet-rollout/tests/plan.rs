@@ -768,3 +768,48 @@ fn one_group_at_a_time_goes_round_robin() {
     assert_eq!(planned(&plan, "a2").reason, Reason::GroupTurn);
     assert_eq!(planned(&plan, "c1").reason, Reason::GroupTurn);
 }
+
+#[test]
+fn the_canary_is_chosen_by_its_selector() {
+    let mut inv = Inventory::new();
+    for (name, tier, deps) in [
+        ("p1", "production", &[][..]),
+        ("s1", "staging", &["p1"][..]),
+        ("s2", "staging", &[][..]),
+        ("p2", "production", &[][..]),
+    ] {
+        let mut t = Target::new(id(name), "cluster", "aws")
+            .property("region", "us-east-1")
+            .property("tier", tier);
+        for d in deps {
+            t = t.depends_on(id(d));
+        }
+        inv.insert(t).unwrap();
+    }
+    let snap = inv.snapshot();
+    let s = schema();
+    let mut strategy = plain(Waves::Fixed(10));
+    strategy.canary = Some(fleet_rollout::plan::Canary {
+        count: Some(2),
+        percent: None,
+        selector: Some(r#"tier = "staging""#.into()),
+        bake: Some(Bake {
+            min_duration: "2h".parse().unwrap(),
+            min_healthy: fleet_rollout::plan::Percent::ALL,
+        }),
+    });
+    let plan = Planner::new(&snap, &s, &strategy).plan(now()).unwrap();
+    // `s1` matches but waits for `p1`, so the canary is `s2` alone
+    assert_eq!(waves_of(&plan), [vec!["s2"], vec!["p1", "p2"], vec!["s1"]]);
+    assert_eq!(plan.wave(0).unwrap().kind(), WaveKind::Canary);
+    // the canary's own bake decides when the next wave may start
+    assert_eq!(
+        plan.wave(1).unwrap().earliest_start(),
+        now() + TimeDelta::hours(2)
+    );
+    assert_eq!(planned(&plan, "p1").reason, Reason::WaveFull);
+
+    strategy.canary.as_mut().unwrap().selector = Some("tier = ".into());
+    let err = Planner::new(&snap, &s, &strategy).plan(now()).unwrap_err();
+    assert_eq!(err.to_string(), "invalid selector in `canary.selector`");
+}

@@ -87,6 +87,10 @@ pub enum WaveKind {
 /// reason. Made by [`Planner::plan`](super::Planner::plan).
 ///
 /// Serializes (serde) to a deterministic document: the same inputs give the same bytes.
+///
+/// A plan keeps the snapshot it was made on (a clone is O(1) and shares everything), so
+/// ids resolve without a copy per target; while a plan is alive, the inventory does not
+/// reuse the slots of targets removed since.
 #[derive(Clone)]
 pub struct Plan {
     pub(crate) snapshot: Snapshot,
@@ -413,7 +417,8 @@ pub enum Reason<'p> {
         /// The limit: a strategy field or a policy rule.
         limit: &'p str,
     },
-    /// Earlier waves were full (wave size or `max_concurrency`).
+    /// Earlier waves were full (their size or `max_concurrency`; the canary wave takes
+    /// canaries only).
     WaveFull,
     /// It waited for a change window to open.
     Window {

@@ -861,7 +861,7 @@ impl<'a> Planner<'a> {
                 constraint: "dependencies".into(),
                 reason: format!(
                     "{} of {deployable} deployable targets could not be placed",
-                    deployable - entries.len()
+                    deployable.saturating_sub(entries.len())
                 ),
             });
         }
