@@ -1,7 +1,19 @@
 //! Rollouts for fleets.
 //!
+//! # When to use this crate
+//!
+//! To turn "deploy this release to these targets" into waves: one box first, then waves
+//! that grow, one region at a time, a bake after each, never ahead of a dependency, never
+//! over a concurrency limit, never into a closed window, and with every target that will
+//! not be deployed listed with the reason.
+//!
 //! - [`plan`]: the wave planner — pure (no clock, no IO), deterministic, over a
-//!   dependency graph, a [`Strategy`](plan::Strategy) and policy gates.
+//!   dependency graph (target, group and deployment edges), a
+//!   [`Strategy`](plan::Strategy) (data, with [presets](plan::PRESETS)) and policy
+//!   [`Gates`](plan::Gates) (decisions, windows, concurrency limits, holds). Errors name
+//!   what is wrong: a dependency cycle lists its members in order
+//!   ([`PlanError::Cycle`](plan::PlanError::Cycle)), an unsatisfiable strategy names the
+//!   constraint ([`PlanError::Unsatisfiable`](plan::PlanError::Unsatisfiable)).
 //!
 //! # Example
 //!

@@ -897,7 +897,10 @@ impl<'a> Planner<'a> {
         Ok(plan)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the wave loop's state, passed apart so the borrows stay disjoint"
+    )]
     fn finish_wave(
         &self,
         sched: &mut Schedule<'_>,
@@ -927,7 +930,8 @@ impl<'a> Planner<'a> {
                 sched.why.get(i as usize).copied().unwrap_or(Why::Ready),
             ) {
                 (WaveKind::Canary, _) => Why::Canary,
-                (_, w @ (Why::Ready | Why::Dependency(_) | Why::GroupEdge(_))) if k > ready => {
+                (_, Why::Ready | Why::Dependency(_) | Why::GroupEdge(_)) if k > ready => {
+                    // it could have joined an earlier wave: say what kept it out
                     if group_capped
                         .get(g as usize)
                         .copied()
@@ -938,7 +942,6 @@ impl<'a> Planner<'a> {
                     } else if one_at_a_time && *run_start > ready {
                         Why::GroupTurn
                     } else {
-                        let _ = w;
                         Why::WaveFull
                     }
                 }
