@@ -380,3 +380,17 @@ proptest! {
         prop_assert_eq!(&first, &third);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Strategies are data: any strategy survives YAML and JSON unchanged.
+    #[test]
+    fn strategies_round_trip_through_files(s in strategy()) {
+        let yaml = serde_yaml_ng::to_string(&s).unwrap();
+        prop_assert_eq!(&fleet_rollout::plan::Strategy::from_yaml(&yaml).unwrap(), &s, "{}", yaml);
+        let json = serde_json::to_string(&s).unwrap();
+        // JSON is YAML
+        prop_assert_eq!(&fleet_rollout::plan::Strategy::from_yaml(&json).unwrap(), &s, "{}", json);
+    }
+}
