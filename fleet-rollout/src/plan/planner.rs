@@ -87,28 +87,49 @@ fn column(snapshot: &Snapshot, slots: &[u32], property: &str) -> Column {
         .symbols()
         .lookup(property)
         .and_then(|sym| snapshot.property_column(sym));
+    // strings (the common case) find their group through a table by symbol; other values
+    // through a hash map
+    let mut by_sym: Vec<u32> = Vec::new();
     let mut ids: HashMap<StoredValue, u32> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
     let mut sizes: Vec<u32> = Vec::new();
     let mut of = Vec::with_capacity(slots.len());
+    let mut new_group = |v: StoredValue| {
+        names.push(
+            v.resolve(snapshot.symbols())
+                .map(value_text)
+                .unwrap_or_default(),
+        );
+        sizes.push(0);
+        (names.len() - 1) as u32
+    };
     for &s in slots {
         let v = col
             .as_ref()
             .and_then(|c| c.get(Slot(s)))
             .unwrap_or(StoredValue::Absent);
-        let g = *ids.entry(v).or_insert_with(|| {
-            names.push(
-                v.resolve(snapshot.symbols())
-                    .map(value_text)
-                    .unwrap_or_default(),
-            );
-            sizes.push(0);
-            (names.len() - 1) as u32
-        });
+        let g = match v {
+            StoredValue::Str(sym) => {
+                if by_sym.is_empty() {
+                    by_sym = vec![NONE; snapshot.symbols().len()];
+                }
+                match by_sym.get_mut(sym.index()) {
+                    Some(g) if *g != NONE => *g,
+                    Some(g) => {
+                        *g = new_group(v);
+                        *g
+                    }
+                    None => *ids.entry(v).or_insert_with(|| new_group(v)),
+                }
+            }
+            _ => *ids.entry(v).or_insert_with(|| new_group(v)),
+        };
+        of.push(g);
+    }
+    for &g in &of {
         if let Some(n) = sizes.get_mut(g as usize) {
             *n += 1;
         }
-        of.push(g);
     }
     Column { of, names, sizes }
 }
