@@ -14,6 +14,7 @@ mod graph;
 mod inputs;
 mod output;
 mod planner;
+mod schedule;
 mod strategy;
 
 pub use error::{CYCLE_DISPLAY_LIMIT, PlanError, StrategyError, StrategyProblem};

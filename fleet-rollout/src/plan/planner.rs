@@ -1,7 +1,6 @@
 //! The planner: inputs in, a [`Plan`] out, no clock and no IO.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use fleet_core::{HoldScope, Schema, Slot, Snapshot, StoredValue, TargetId, ValueRef, Workload};
@@ -11,8 +10,9 @@ use super::error::PlanError;
 use super::gates::{Gate, Gates};
 use super::graph::Csr;
 use super::inputs::{DeploymentEdge, Edge, GroupEdge};
-use super::output::{Entry, ExEntry, Excl, NONE, Plan, WaveKind, WaveRec, Why};
-use super::strategy::{Bake, GroupOrder, Strategy};
+use super::output::{ExEntry, Excl, NONE, Plan};
+use super::schedule::{Limits, Prepared, schedule};
+use super::strategy::{GroupOrder, Strategy};
 
 #[derive(Debug, Clone, Copy)]
 enum Selection<'a> {
@@ -548,26 +548,17 @@ impl<'a> Planner<'a> {
         drop(topo);
         let excluded_count = excl.iter().filter(|x| x.is_some()).count();
         let deployable = n - excluded_count;
-        let window_of = |i: u32| -> Option<DateTime<Utc>> {
-            let g = gate_of.get(i as usize).copied().unwrap_or(NONE);
-            gate_table.get(g as usize)?.window.flatten()
-        };
-        let pending = |i: u32| {
-            let g = gate_of.get(i as usize).copied().unwrap_or(NONE);
-            gate_table
-                .get(g as usize)
-                .is_some_and(|g| !g.pending_approval.is_empty())
-        };
 
         // --- limits ----------------------------------------------------------------------
-        let max_per_group = grouping.and_then(|g| g.max_per_group);
+        let mut limits = Limits {
+            max_per_group: grouping.and_then(|g| g.max_per_group),
+            ..Limits::default()
+        };
         let mut limit_names: Vec<String> = Vec::new();
-        if let Some(m) = max_per_group {
+        if let Some(m) = limits.max_per_group {
             limit_names.push(format!("groups.max_per_group ({m})"));
         }
-        let first_policy_limit = limit_names.len() as u32;
-        // per policy limit: its maximum, and by target index the target's group (or NONE)
-        let mut policy_limits: Vec<(u32, Vec<u32>)> = Vec::new();
+        limits.first_policy = limit_names.len() as u32;
         for (limit, ids) in &gates.limits {
             let col = column(snap, &slots, &limit.group_by);
             let mut member = vec![NONE; n];
@@ -594,21 +585,9 @@ impl<'a> Planner<'a> {
                 "{} (at most {} per {})",
                 limit.rule, limit.max_in_flight, limit.group_by
             ));
-            policy_limits.push((limit.max_in_flight, member));
+            limits.policy.push((limit.max_in_flight, member));
         }
-        let mut counts: Vec<Vec<u32>> = policy_limits
-            .iter()
-            .map(|(_, member)| {
-                let size = member
-                    .iter()
-                    .filter(|&&g| g != NONE)
-                    .max()
-                    .map_or(0, |&g| g as usize + 1);
-                vec![0; size]
-            })
-            .collect();
 
-        // --- the canary selector ---------------------------------------------------------
         let canary_selector = match strategy.canary.as_ref().and_then(|c| c.selector.as_ref()) {
             Some(text) => {
                 Some(fleet_selectors::compile(text, self.schema).map_err(PlanError::Selector)?)
@@ -617,275 +596,23 @@ impl<'a> Planner<'a> {
         };
 
         // --- waves -----------------------------------------------------------------------
-        let mut sched = Schedule {
-            graph: &graph,
-            n,
+        let (waves, entries) = schedule(&Prepared {
+            snapshot: snap,
+            strategy,
+            now,
             slots: &slots,
+            graph: &graph,
             excl: &excl,
-            indeg: vec![0; nodes],
-            why: vec![Why::Ready; n],
-            ready_at: vec![0; n],
-            queues: vec![VecDeque::new(); groups.names.len()],
-            deferred: BinaryHeap::new(),
+            deployable,
             group_of: &groups.of,
-            window_of: &window_of,
-        };
-        for u in 0..nodes as u32 {
-            if (u as usize) < n && excl.get(u as usize) != Some(&None) {
-                continue;
-            }
-            for &v in graph.succ(u) {
-                if let Some(d) = sched.indeg.get_mut(v as usize) {
-                    *d += 1;
-                }
-            }
-        }
-        let mut base = now;
-        for u in 0..nodes as u32 {
-            let live = (u as usize) >= n || excl.get(u as usize) == Some(&None);
-            if live && sched.indeg.get(u as usize) == Some(&0) {
-                sched.became_ready(u, 0, Why::Ready, base);
-            }
-        }
-
-        let mut waves: Vec<WaveRec> = Vec::new();
-        let mut entries: Vec<Entry> = Vec::with_capacity(deployable);
-        let mut wave: Vec<u32> = Vec::new();
-        let mut skipped: Vec<u32> = Vec::new();
-        let mut touched: Vec<(u32, u32)> = Vec::new();
-        let mut run_start = 0u32;
-        let mut group_capped: Vec<Option<u32>> = vec![None; groups.names.len()];
-        let one_at_a_time = grouping.is_some_and(|g| g.one_at_a_time);
-        let fits = |i: u32, counts: &Vec<Vec<u32>>| -> Option<u32> {
-            for (l, (max, member)) in policy_limits.iter().enumerate() {
-                let g = member.get(i as usize).copied().unwrap_or(NONE);
-                if g != NONE
-                    && counts
-                        .get(l)
-                        .and_then(|c| c.get(g as usize))
-                        .is_some_and(|c| c >= max)
-                {
-                    return Some(first_policy_limit + l as u32);
-                }
-            }
-            None
-        };
-        let take = |i: u32, counts: &mut Vec<Vec<u32>>, touched: &mut Vec<(u32, u32)>| {
-            for (l, (_, member)) in policy_limits.iter().enumerate() {
-                let g = member.get(i as usize).copied().unwrap_or(NONE);
-                if g != NONE
-                    && let Some(c) = counts.get_mut(l).and_then(|c| c.get_mut(g as usize))
-                {
-                    *c += 1;
-                    touched.push((l as u32, g));
-                }
-            }
-        };
-
-        // the canary
-        let mut current: Option<u32> = None;
-        let canary_size = strategy.canary_size(deployable);
-        if canary_size > 0 && deployable > 0 {
-            let mut bound = canary_selector.as_ref().map(|s| s.bind(snap, now));
-            let mut chosen_group = None;
-            for &g in &by_rank {
-                if wave.len() >= canary_size || (one_at_a_time && chosen_group.is_some()) {
-                    break;
-                }
-                let Some(q) = sched.queues.get(g as usize) else {
-                    continue;
-                };
-                let room = max_per_group.map_or(usize::MAX, |m| m as usize);
-                let mut taken = 0usize;
-                for &i in q {
-                    if wave.len() >= canary_size || taken >= room {
-                        break;
-                    }
-                    if pending(i) || fits(i, &counts).is_some() {
-                        continue;
-                    }
-                    if let Some(b) = bound.as_mut() {
-                        let Some(t) = slots.get(i as usize).and_then(|&s| snap.slot(Slot(s)))
-                        else {
-                            continue;
-                        };
-                        if !b.matches(&t) {
-                            continue;
-                        }
-                    }
-                    take(i, &mut counts, &mut touched);
-                    wave.push(i);
-                    taken += 1;
-                    chosen_group = Some(g);
-                }
-            }
-            if wave.is_empty() {
-                let canary = strategy.canary.as_ref();
-                return Err(match canary.and_then(|c| c.selector.as_ref()) {
-                    Some(text) => PlanError::Unsatisfiable {
-                        constraint: "canary.selector".into(),
-                        reason: format!(
-                            "no target that could go first matches `{text}` (it must be deployable, wait for no dependency, window or approval)"
-                        ),
-                    },
-                    None => PlanError::Unsatisfiable {
-                        constraint: "canary".into(),
-                        reason: "no target can go first: each waits for a dependency, a window or an approval".into(),
-                    },
-                });
-            }
-            if one_at_a_time {
-                current = chosen_group;
-            }
-            let mut chosen = wave.clone();
-            chosen.sort_unstable();
-            for q in &mut sched.queues {
-                q.retain(|i| chosen.binary_search(i).is_err());
-            }
-            let bake = canary_bake(strategy);
-            self.finish_wave(
-                &mut sched,
-                &mut wave,
-                WaveKind::Canary,
-                &mut waves,
-                &mut entries,
-                (base, bake),
-                &mut run_start,
-                &group_capped,
-                &gate_of,
-                one_at_a_time,
-            );
-            for (l, g) in touched.drain(..) {
-                if let Some(c) = counts
-                    .get_mut(l as usize)
-                    .and_then(|c| c.get_mut(g as usize))
-                {
-                    *c = 0;
-                }
-            }
-            base += bake.min_duration.as_delta();
-        }
-
-        let mut j = 0usize;
-        while entries.len() < deployable {
-            sched.release(base, waves.len() as u32);
-            if sched.queues.iter().all(VecDeque::is_empty) {
-                match sched.deferred.peek() {
-                    Some(Reverse((t, _))) => {
-                        base = base.max(*t);
-                        continue;
-                    }
-                    None => break,
-                }
-            }
-            if let Some(max) = strategy.max_waves
-                && waves.len() >= max as usize
-            {
-                return Err(PlanError::Unsatisfiable {
-                    constraint: "max_waves".into(),
-                    reason: format!(
-                        "{max} waves place {} of {deployable} deployable targets",
-                        entries.len()
-                    ),
-                });
-            }
-            let cap = strategy.effective_cap(j, deployable);
-            let k = waves.len() as u32;
-            // one group at a time: the current group while it has ready targets, then the
-            // next one in order that has any, wrapping around to groups whose targets
-            // became ready meanwhile (a round robin, so each pass keeps the group order)
-            let start = if one_at_a_time {
-                current
-                    .and_then(|c| rank_pos.get(c as usize).copied())
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            let rotated = by_rank.iter().skip(start).chain(by_rank.iter().take(start));
-            for &g in rotated {
-                if wave.len() >= cap {
-                    break;
-                }
-                let Some(q) = sched.queues.get_mut(g as usize) else {
-                    continue;
-                };
-                if q.is_empty() {
-                    continue;
-                }
-                let room = max_per_group.map_or(usize::MAX, |m| m as usize);
-                let mut taken = 0usize;
-                while wave.len() < cap && taken < room {
-                    let Some(i) = q.pop_front() else { break };
-                    if let Some(l) = fits(i, &counts) {
-                        if let Some(w) = sched.why.get_mut(i as usize) {
-                            *w = Why::Limit(l);
-                        }
-                        skipped.push(i);
-                        continue;
-                    }
-                    take(i, &mut counts, &mut touched);
-                    wave.push(i);
-                    taken += 1;
-                }
-                if taken >= room
-                    && !q.is_empty()
-                    && let Some(c) = group_capped.get_mut(g as usize)
-                {
-                    *c = Some(k);
-                }
-                for &i in skipped.iter().rev() {
-                    q.push_front(i);
-                }
-                skipped.clear();
-                if one_at_a_time {
-                    current = Some(g);
-                    break;
-                }
-            }
-            if wave.is_empty() {
-                // every ready target is over a limit of at least 1 that was reset: cannot
-                // happen; refuse rather than loop
-                return Err(PlanError::Unsatisfiable {
-                    constraint: "concurrency limits".into(),
-                    reason: format!(
-                        "no ready target fits in wave {k} ({} of {deployable} placed)",
-                        entries.len()
-                    ),
-                });
-            }
-            let bake = strategy.bake;
-            self.finish_wave(
-                &mut sched,
-                &mut wave,
-                WaveKind::Wave,
-                &mut waves,
-                &mut entries,
-                (base, bake),
-                &mut run_start,
-                &group_capped,
-                &gate_of,
-                one_at_a_time,
-            );
-            for (l, g) in touched.drain(..) {
-                if let Some(c) = counts
-                    .get_mut(l as usize)
-                    .and_then(|c| c.get_mut(g as usize))
-                {
-                    *c = 0;
-                }
-            }
-            base += bake.min_duration.as_delta();
-            j += 1;
-        }
-        if entries.len() != deployable {
-            return Err(PlanError::Unsatisfiable {
-                constraint: "dependencies".into(),
-                reason: format!(
-                    "{} of {deployable} deployable targets could not be placed",
-                    deployable.saturating_sub(entries.len())
-                ),
-            });
-        }
+            groups: groups.names.len(),
+            by_rank: &by_rank,
+            rank_pos: &rank_pos,
+            gate_of: &gate_of,
+            gates: &gate_table,
+            limits: &limits,
+            canary_selector: canary_selector.as_ref(),
+        })?;
 
         let excluded: Vec<ExEntry> = excl
             .iter()
@@ -916,174 +643,6 @@ impl<'a> Planner<'a> {
         };
         plan.build_lookup();
         Ok(plan)
-    }
-
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the wave loop's state, passed apart so the borrows stay disjoint"
-    )]
-    fn finish_wave(
-        &self,
-        sched: &mut Schedule<'_>,
-        wave: &mut Vec<u32>,
-        kind: WaveKind,
-        waves: &mut Vec<WaveRec>,
-        entries: &mut Vec<Entry>,
-        (start, bake): (DateTime<Utc>, Bake),
-        run_start: &mut u32,
-        group_capped: &[Option<u32>],
-        gate_of: &[u32],
-        one_at_a_time: bool,
-    ) {
-        let k = waves.len() as u32;
-        let group_of = |i: u32| sched.group_of.get(i as usize).copied().unwrap_or(NONE);
-        let first = wave.first().map(|&i| group_of(i));
-        let group = first.filter(|&g| wave.iter().all(|&i| group_of(i) == g));
-        let prev_group = waves.last().and_then(|w| w.group);
-        if k == 0 || prev_group != group || group.is_none() {
-            *run_start = k;
-        }
-        for &i in wave.iter() {
-            let g = group_of(i);
-            let ready = sched.ready_at.get(i as usize).copied().unwrap_or(0);
-            let why = match (
-                kind,
-                sched.why.get(i as usize).copied().unwrap_or(Why::Ready),
-            ) {
-                (WaveKind::Canary, _) => Why::Canary,
-                (_, Why::Ready | Why::Dependency(_) | Why::GroupEdge(_)) if k > ready => {
-                    // it could have joined an earlier wave: say what kept it out
-                    if group_capped
-                        .get(g as usize)
-                        .copied()
-                        .flatten()
-                        .is_some_and(|c| c >= ready)
-                    {
-                        Why::Limit(0)
-                    } else if one_at_a_time && *run_start > ready {
-                        Why::GroupTurn
-                    } else {
-                        Why::WaveFull
-                    }
-                }
-                (_, w) => w,
-            };
-            entries.push(Entry {
-                slot: sched.slots.get(i as usize).copied().unwrap_or(NONE),
-                wave: k,
-                why,
-                gate: gate_of.get(i as usize).copied().unwrap_or(NONE),
-            });
-        }
-        waves.push(WaveRec {
-            kind,
-            group,
-            start,
-            bake,
-            end: entries.len() as u32,
-        });
-        let next_base = start + bake.min_duration.as_delta();
-        for &i in wave.iter() {
-            let slot = sched.slots.get(i as usize).copied().unwrap_or(NONE);
-            sched.done(i, k + 1, Why::Dependency(slot), next_base);
-        }
-        wave.clear();
-    }
-}
-
-fn canary_bake(strategy: &Strategy) -> Bake {
-    strategy
-        .canary
-        .as_ref()
-        .and_then(|c| c.bake)
-        .unwrap_or(strategy.bake)
-}
-
-/// The mutable state of the wave loop.
-struct Schedule<'s> {
-    graph: &'s Csr,
-    n: usize,
-    slots: &'s [u32],
-    excl: &'s [Option<Excl>],
-    /// Remaining predecessors that are not excluded.
-    indeg: Vec<u32>,
-    why: Vec<Why>,
-    /// The first wave a target could have joined.
-    ready_at: Vec<u32>,
-    /// Ready targets by group, first come first served.
-    queues: Vec<VecDeque<u32>>,
-    /// Ready targets whose window opens later, by opening.
-    deferred: BinaryHeap<Reverse<(DateTime<Utc>, u32)>>,
-    group_of: &'s [u32],
-    window_of: &'s dyn Fn(u32) -> Option<DateTime<Utc>>,
-}
-
-impl Schedule<'_> {
-    /// Node `u` has no remaining predecessor: queue a target (or defer it for its window);
-    /// pass a barrier straight through.
-    fn became_ready(&mut self, u: u32, wave: u32, why: Why, base: DateTime<Utc>) {
-        if (u as usize) >= self.n {
-            let edge = (u as usize - self.n) as u32;
-            self.done(u, wave, Why::GroupEdge(edge), base);
-            return;
-        }
-        if self.excl.get(u as usize) != Some(&None) {
-            return;
-        }
-        if let Some(w) = self.why.get_mut(u as usize) {
-            *w = why;
-        }
-        if let Some(r) = self.ready_at.get_mut(u as usize) {
-            *r = wave;
-        }
-        match (self.window_of)(u) {
-            Some(t) if t > base => {
-                if let Some(w) = self.why.get_mut(u as usize) {
-                    *w = Why::Window;
-                }
-                self.deferred.push(Reverse((t, u)));
-            }
-            _ => self.enqueue(u),
-        }
-    }
-
-    fn enqueue(&mut self, u: u32) {
-        let g = self.group_of.get(u as usize).copied().unwrap_or(0);
-        if let Some(q) = self.queues.get_mut(g as usize) {
-            q.push_back(u);
-        }
-    }
-
-    /// Node `u` is placed (or, for a barrier, passed): release its successors.
-    fn done(&mut self, u: u32, wave: u32, why: Why, base: DateTime<Utc>) {
-        let graph = self.graph;
-        for &v in graph.succ(u) {
-            let Some(d) = self.indeg.get_mut(v as usize) else {
-                continue;
-            };
-            if *d == 0 {
-                // an excluded target's successor that is itself excluded
-                continue;
-            }
-            *d -= 1;
-            if *d == 0 {
-                self.became_ready(v, wave, why, base);
-            }
-        }
-    }
-
-    /// Moves deferred targets whose window is open at `base` into their queues.
-    fn release(&mut self, base: DateTime<Utc>, wave: u32) {
-        while let Some(Reverse((t, u))) = self.deferred.peek().copied() {
-            if t > base {
-                break;
-            }
-            self.deferred.pop();
-            if let Some(r) = self.ready_at.get_mut(u as usize) {
-                *r = wave;
-            }
-            self.enqueue(u);
-        }
     }
 }
 
