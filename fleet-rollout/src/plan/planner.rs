@@ -349,17 +349,9 @@ impl<'a> Planner<'a> {
         let strategy = self.strategy;
         strategy.validate()?;
         let snap = self.snapshot;
-        let slots = self.selected_slots()?;
-        let n = slots.len();
-        let mut index_of = vec![NONE; snap.slot_end() as usize];
-        for (i, &s) in slots.iter().enumerate() {
-            if let Some(x) = index_of.get_mut(s as usize) {
-                *x = i as u32;
-            }
-        }
-        let idx = |slot: u32| index_of.get(slot as usize).copied().unwrap_or(NONE);
+        let sel = Selected::new(self.selected_slots()?, snap.slot_end());
+        let n = sel.slots.len();
 
-        // --- groups -------------------------------------------------------------------
         let grouping = strategy.groups.as_ref();
         if let Some(g) = grouping {
             check_property(self.schema, &g.by, "groups.by".into())?;
@@ -368,18 +360,91 @@ impl<'a> Planner<'a> {
             check_property(self.schema, &e.property, format!("group edge {k}"))?;
         }
         let groups = match grouping {
-            Some(g) => column(snap, &slots, &g.by),
+            Some(g) => column(snap, &sel.slots, &g.by),
             None => Column {
                 of: vec![0; n],
                 names: vec![String::new()],
                 sizes: vec![n as u32],
             },
         };
-        // rank: `first` values in order, then by the strategy's order; no value last
+        let (by_rank, rank_pos) = self.rank_groups(&groups)?;
+        let (graph, topo) = self.graph(&sel)?;
+        let stages = if self.deployments.is_empty() {
+            Vec::new()
+        } else {
+            stages(&self.deployments, &self.deployment_edges)?
+        };
+        let empty = Gates::new();
+        let gates = self.gates.unwrap_or(&empty);
+        let ex = self.exclusions(gates, &sel, &graph, &topo, now)?;
+        drop(topo);
+        let deployable = n - ex.excl.iter().filter(|x| x.is_some()).count();
+        let (limits, limit_names) = self.limits(gates, &sel, &ex.excl)?;
+        let canary_selector = match strategy.canary.as_ref().and_then(|c| c.selector.as_ref()) {
+            Some(text) => {
+                Some(fleet_selectors::compile(text, self.schema).map_err(PlanError::Selector)?)
+            }
+            None => None,
+        };
+
+        let (waves, entries) = schedule(&Prepared {
+            snapshot: snap,
+            strategy,
+            now,
+            slots: &sel.slots,
+            graph: &graph,
+            excl: &ex.excl,
+            deployable,
+            group_of: &groups.of,
+            groups: groups.names.len(),
+            by_rank: &by_rank,
+            rank_pos: &rank_pos,
+            gate_of: &ex.gate_of,
+            gates: &ex.gate_table,
+            limits: &limits,
+            canary_selector: canary_selector.as_ref(),
+        })?;
+
+        let excluded: Vec<ExEntry> = ex
+            .excl
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| {
+                Some(ExEntry {
+                    slot: *sel.slots.get(i)?,
+                    why: (*x)?,
+                    gate: ex.gate_of.get(i).copied().unwrap_or(NONE),
+                })
+            })
+            .collect();
+        let mut plan = Plan {
+            snapshot: snap.clone(),
+            now,
+            selected: n,
+            waves,
+            entries,
+            excluded,
+            group_by: grouping.map(|g| g.by.clone()),
+            group_names: groups.names,
+            group_edges: self.group_edges.clone(),
+            limits: limit_names,
+            gates: ex.gate_table,
+            holds: ex.holds,
+            stages,
+            lookup: Vec::new(),
+        };
+        plan.build_lookup();
+        Ok(plan)
+    }
+
+    /// Groups in order (`first` values in order, then the strategy's order, targets
+    /// without the property last) and each group's position in it; refuses a `first`
+    /// order that contradicts a group edge on the same property.
+    fn rank_groups(&self, groups: &Column) -> Result<(Vec<u32>, Vec<usize>), PlanError> {
         let mut by_rank: Vec<u32> = (0..groups.names.len() as u32).collect();
-        if let Some(g) = grouping {
+        if let Some(g) = self.strategy.groups.as_ref() {
             let first_pos = |name: &str| g.first.iter().position(|f| f == name);
-            let key = |gi: u32| {
+            by_rank.sort_by_cached_key(|&gi| {
                 let name = groups.names.get(gi as usize).map_or("", String::as_str);
                 let size = groups.sizes.get(gi as usize).copied().unwrap_or(0);
                 let by_size = match g.order {
@@ -393,14 +458,9 @@ impl<'a> Planner<'a> {
                     by_size,
                     name.to_owned(),
                 )
-            };
-            by_rank.sort_by_cached_key(|&gi| key(gi));
-            for e in &self.group_edges {
-                if e.property != g.by {
-                    continue;
-                }
-                let (b, a) = (first_pos(&e.before), first_pos(&e.after));
-                let conflict = match (b, a) {
+            });
+            for e in self.group_edges.iter().filter(|e| e.property == g.by) {
+                let conflict = match (first_pos(&e.before), first_pos(&e.after)) {
                     (Some(b), Some(a)) => a < b,
                     (None, Some(_)) => true,
                     _ => false,
@@ -416,25 +476,29 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-
         let mut rank_pos = vec![0usize; by_rank.len()];
         for (pos, &g) in by_rank.iter().enumerate() {
             if let Some(p) = rank_pos.get_mut(g as usize) {
                 *p = pos;
             }
         }
+        Ok((by_rank, rank_pos))
+    }
 
-        // --- the graph: targets 0..n, then one barrier node per group edge ---------------
-        let barriers = self.group_edges.len();
-        let nodes = n + barriers;
+    /// The graph over targets `0..n` and one barrier node per group edge (`n + k`), in
+    /// CSR form, with a topological order; a cycle is an error naming it.
+    fn graph(&self, sel: &Selected) -> Result<(Csr, Vec<u32>), PlanError> {
+        let snap = self.snapshot;
+        let n = sel.slots.len();
+        let nodes = n + self.group_edges.len();
         let mut edges: Vec<(u32, u32)> = Vec::new();
-        for (i, &s) in slots.iter().enumerate() {
+        for (i, &s) in sel.slots.iter().enumerate() {
             let Some(t) = snap.slot(Slot(s)) else {
                 continue;
             };
             for &sym in t.dependency_syms() {
                 if let Some(d) = snap.slot_of_sym(sym) {
-                    let di = idx(d.0);
+                    let di = sel.index(d.0);
                     if di != NONE {
                         edges.push((di, i as u32));
                     }
@@ -442,14 +506,14 @@ impl<'a> Planner<'a> {
             }
         }
         for (k, e) in self.edges.iter().enumerate() {
-            let b = idx(self.slot_of(&e.before, || format!("edge {k}"))?);
-            let a = idx(self.slot_of(&e.after, || format!("edge {k}"))?);
+            let b = sel.index(self.slot_of(&e.before, || format!("edge {k}"))?);
+            let a = sel.index(self.slot_of(&e.after, || format!("edge {k}"))?);
             if b != NONE && a != NONE {
                 edges.push((b, a));
             }
         }
         for (k, e) in self.group_edges.iter().enumerate() {
-            let col = column(snap, &slots, &e.property);
+            let col = column(snap, &sel.slots, &e.property);
             let find = |v: &str| col.names.iter().position(|x| x == v).map(|p| p as u32);
             let (before, after) = (find(&e.before), find(&e.after));
             let node = (n + k) as u32;
@@ -464,54 +528,59 @@ impl<'a> Planner<'a> {
         }
         let graph = Csr::from_edges(nodes, &edges);
         drop(edges);
-        let topo = match graph.toposort() {
-            Ok(order) => order,
+        match graph.toposort() {
+            Ok(order) => Ok((graph, order)),
             Err(cycle) => {
                 let names = cycle
                     .iter()
-                    .map(|&u| match slots.get(u as usize) {
+                    .map(|&u| match sel.slots.get(u as usize) {
                         Some(&s) => snap
                             .slot(Slot(s))
                             .map_or_else(String::new, |t| t.id().to_owned()),
                         None => self
                             .group_edges
-                            .get(u as usize - n)
+                            .get((u as usize).saturating_sub(n))
                             .map_or_else(String::new, GroupEdge::label),
                     })
                     .collect();
-                return Err(PlanError::Cycle {
+                Err(PlanError::Cycle {
                     cycle: rotate_to_smallest(names),
-                });
+                })
             }
-        };
-        let stages = if self.deployments.is_empty() {
-            Vec::new()
-        } else {
-            stages(&self.deployments, &self.deployment_edges)?
-        };
+        }
+    }
 
-        // --- gates and holds -----------------------------------------------------------
-        let empty = Gates::new();
-        let gates = self.gates.unwrap_or(&empty);
-        let mut gate_of = vec![NONE; n];
-        let mut gate_table: Vec<Gate> = Vec::new();
-        let mut excl: Vec<Option<Excl>> = vec![None; n];
+    /// Gates and holds per target, and the exclusions they cause, passed down target
+    /// edges in topological order.
+    fn exclusions(
+        &self,
+        gates: &Gates,
+        sel: &Selected,
+        graph: &Csr,
+        topo: &[u32],
+        now: DateTime<Utc>,
+    ) -> Result<Exclusions, PlanError> {
+        let n = sel.slots.len();
+        let mut ex = Exclusions {
+            gate_of: vec![NONE; n],
+            gate_table: Vec::new(),
+            excl: vec![None; n],
+            holds: Vec::new(),
+        };
         for (id, gate) in &gates.gates {
-            let i = idx(self.slot_of(id, || "the gates".into())?);
-            if i == NONE {
-                continue;
-            }
-            if let (Some(g), Some(x)) = (gate_of.get_mut(i as usize), excl.get_mut(i as usize)) {
-                *g = gate_table.len() as u32;
+            let i = sel.index(self.slot_of(id, || "the gates".into())?);
+            if let (Some(g), Some(x)) =
+                (ex.gate_of.get_mut(i as usize), ex.excl.get_mut(i as usize))
+            {
+                *g = ex.gate_table.len() as u32;
                 if !gate.denied.is_empty() {
                     *x = Some(Excl::Denied);
                 } else if gate.window == Some(None) {
                     *x = Some(Excl::NoWindow);
                 }
+                ex.gate_table.push(gate.clone());
             }
-            gate_table.push(gate.clone());
         }
-        let mut holds = Vec::new();
         for hold in &gates.holds {
             let applies = match &hold.scope {
                 HoldScope::Workload { name } => self.workload.is_none_or(|w| &w.name == name),
@@ -520,51 +589,56 @@ impl<'a> Planner<'a> {
             if !applies || !hold.is_active(now) {
                 continue;
             }
-            let Some(t) = snap.get(hold.target.as_str()) else {
+            let Some(t) = self.snapshot.get(hold.target.as_str()) else {
                 continue;
             };
-            let i = idx(t.slot().0);
-            if let Some(x) = excl.get_mut(i as usize) {
-                *x = Some(Excl::Held(holds.len() as u32));
-                holds.push(hold.clone());
+            if let Some(x) = ex.excl.get_mut(sel.index(t.slot().0) as usize) {
+                *x = Some(Excl::Held(ex.holds.len() as u32));
+                ex.holds.push(hold.clone());
             }
         }
-        // exclusions pass down target edges, in topological order
-        for &u in &topo {
-            let Some(Some(_)) = excl.get(u as usize) else {
+        for &u in topo {
+            let Some(Some(_)) = ex.excl.get(u as usize) else {
                 continue;
             };
-            let Some(&su) = slots.get(u as usize) else {
+            let Some(&su) = sel.slots.get(u as usize) else {
                 continue;
             };
             for &v in graph.succ(u) {
-                if let Some(x) = excl.get_mut(v as usize)
+                if let Some(x) = ex.excl.get_mut(v as usize)
                     && x.is_none()
                 {
                     *x = Some(Excl::Dependency(su));
                 }
             }
         }
-        drop(topo);
-        let excluded_count = excl.iter().filter(|x| x.is_some()).count();
-        let deployable = n - excluded_count;
+        Ok(ex)
+    }
 
-        // --- limits ----------------------------------------------------------------------
+    /// The concurrency limits besides the wave size, with their names for reasons; a
+    /// policy limit of 0 over deployable targets is unsatisfiable.
+    fn limits(
+        &self,
+        gates: &Gates,
+        sel: &Selected,
+        excl: &[Option<Excl>],
+    ) -> Result<(Limits, Vec<String>), PlanError> {
+        let n = sel.slots.len();
         let mut limits = Limits {
-            max_per_group: grouping.and_then(|g| g.max_per_group),
+            max_per_group: self.strategy.groups.as_ref().and_then(|g| g.max_per_group),
             ..Limits::default()
         };
-        let mut limit_names: Vec<String> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         if let Some(m) = limits.max_per_group {
-            limit_names.push(format!("groups.max_per_group ({m})"));
+            names.push(format!("groups.max_per_group ({m})"));
         }
-        limits.first_policy = limit_names.len() as u32;
+        limits.first_policy = names.len() as u32;
         for (limit, ids) in &gates.limits {
-            let col = column(snap, &slots, &limit.group_by);
+            let col = column(self.snapshot, &sel.slots, &limit.group_by);
             let mut member = vec![NONE; n];
             let mut deployable_members = 0usize;
             for id in ids {
-                let i = idx(self.slot_of(id, || format!("the limit `{}`", limit.rule))?);
+                let i = sel.index(self.slot_of(id, || format!("the limit `{}`", limit.rule))?);
                 if let (Some(m), Some(&g)) = (member.get_mut(i as usize), col.of.get(i as usize)) {
                     if *m == NONE && excl.get(i as usize) == Some(&None) {
                         deployable_members += 1;
@@ -581,69 +655,46 @@ impl<'a> Planner<'a> {
                     ),
                 });
             }
-            limit_names.push(format!(
+            names.push(format!(
                 "{} (at most {} per {})",
                 limit.rule, limit.max_in_flight, limit.group_by
             ));
             limits.policy.push((limit.max_in_flight, member));
         }
-
-        let canary_selector = match strategy.canary.as_ref().and_then(|c| c.selector.as_ref()) {
-            Some(text) => {
-                Some(fleet_selectors::compile(text, self.schema).map_err(PlanError::Selector)?)
-            }
-            None => None,
-        };
-
-        // --- waves -----------------------------------------------------------------------
-        let (waves, entries) = schedule(&Prepared {
-            snapshot: snap,
-            strategy,
-            now,
-            slots: &slots,
-            graph: &graph,
-            excl: &excl,
-            deployable,
-            group_of: &groups.of,
-            groups: groups.names.len(),
-            by_rank: &by_rank,
-            rank_pos: &rank_pos,
-            gate_of: &gate_of,
-            gates: &gate_table,
-            limits: &limits,
-            canary_selector: canary_selector.as_ref(),
-        })?;
-
-        let excluded: Vec<ExEntry> = excl
-            .iter()
-            .enumerate()
-            .filter_map(|(i, x)| {
-                Some(ExEntry {
-                    slot: *slots.get(i)?,
-                    why: (*x)?,
-                    gate: gate_of.get(i).copied().unwrap_or(NONE),
-                })
-            })
-            .collect();
-        let mut plan = Plan {
-            snapshot: snap.clone(),
-            now,
-            selected: n,
-            waves,
-            entries,
-            excluded,
-            group_by: grouping.map(|g| g.by.clone()),
-            group_names: groups.names,
-            group_edges: self.group_edges.clone(),
-            limits: limit_names,
-            gates: gate_table,
-            holds,
-            stages,
-            lookup: Vec::new(),
-        };
-        plan.build_lookup();
-        Ok(plan)
+        Ok((limits, names))
     }
+}
+
+/// The selected targets: their slots, ascending, and each slot's index among them.
+struct Selected {
+    slots: Vec<u32>,
+    /// By slot: the target's index, or `NONE` when it is not selected.
+    index_of: Vec<u32>,
+}
+
+impl Selected {
+    fn new(slots: Vec<u32>, slot_end: u32) -> Self {
+        let mut index_of = vec![NONE; slot_end as usize];
+        for (i, &s) in slots.iter().enumerate() {
+            if let Some(x) = index_of.get_mut(s as usize) {
+                *x = i as u32;
+            }
+        }
+        Self { slots, index_of }
+    }
+
+    fn index(&self, slot: u32) -> u32 {
+        self.index_of.get(slot as usize).copied().unwrap_or(NONE)
+    }
+}
+
+/// Gates and holds resolved per target, and the exclusions they cause.
+struct Exclusions {
+    /// By target index: an index into `gate_table`, or `NONE`.
+    gate_of: Vec<u32>,
+    gate_table: Vec<Gate>,
+    excl: Vec<Option<Excl>>,
+    holds: Vec<fleet_core::Hold>,
 }
 
 #[cfg(test)]
