@@ -813,3 +813,31 @@ fn the_canary_is_chosen_by_its_selector() {
     let err = Planner::new(&snap, &s, &strategy).plan(now()).unwrap_err();
     assert_eq!(err.to_string(), "invalid selector in `canary.selector`");
 }
+
+#[test]
+fn the_summary_reads_for_people() {
+    let snap = fleet(&[
+        ("a", "us-east-1", "us", &[]),
+        ("b", "us-east-1", "us", &["a"]),
+        ("c", "eu-west-1", "eu", &[]),
+        ("d", "eu-west-1", "eu", &[]),
+    ]);
+    let s = schema();
+    let mut strategy = Strategy::conservative();
+    strategy.groups.as_mut().unwrap().order = fleet_rollout::plan::GroupOrder::Name;
+    let gates = Gates::new()
+        .deny("d", ["geo/eu-freeze"])
+        .pending_approval("b", ["prod/two-person"]);
+    let plan = Planner::new(&snap, &s, &strategy)
+        .gates(&gates)
+        .plan(now())
+        .unwrap();
+    assert_eq!(
+        plan.summary().to_string(),
+        "4 selected: 3 planned in 3 waves, 1 excluded, 1 waiting for approval\n\
+         \x20   0 canary       1 targets  from 2026-12-01 09:00 UTC  eu-west-1\n\
+         \x20   1 wave         1 targets  from 2026-12-01 10:00 UTC  us-east-1\n\
+         \x20   2 wave         1 targets  from 2026-12-01 11:00 UTC  us-east-1\n\
+         \x20 excluded (denied): 1\n"
+    );
+}
