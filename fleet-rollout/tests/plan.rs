@@ -841,3 +841,50 @@ fn the_summary_reads_for_people() {
          \x20 excluded (denied): 1\n"
     );
 }
+
+#[test]
+fn during_a_freeze_the_canary_waits_for_the_window() {
+    // `p` waits for approvals (never a canary); `w1` and `w2` are frozen until `opens`
+    let snap = fleet(&[
+        ("p", "us-east-1", "us", &[]),
+        ("w1", "us-east-1", "us", &[]),
+        ("w2", "us-east-1", "us", &[]),
+    ]);
+    let s = schema();
+    let mut strategy = plain(Waves::Fixed(10));
+    strategy.canary = Some(fleet_rollout::plan::Canary {
+        count: Some(1),
+        percent: None,
+        selector: None,
+        bake: None,
+    });
+    let opens = now() + TimeDelta::hours(30);
+    let gates = Gates::new()
+        .pending_approval("p", ["prod/two-person"])
+        .window("w1", Some(opens))
+        .window("w2", Some(opens + TimeDelta::hours(1)));
+    let plan = Planner::new(&snap, &s, &strategy)
+        .gates(&gates)
+        .plan(now())
+        .unwrap();
+    // no bake: `p` may go right after the canary; `w2` when its window opens
+    assert_eq!(waves_of(&plan), [vec!["w1"], vec!["p"], vec!["w2"]]);
+    assert_eq!(plan.wave(0).unwrap().kind(), WaveKind::Canary);
+    let starts: Vec<DateTime<Utc>> = plan.waves().map(|w| w.earliest_start()).collect();
+    assert_eq!(starts, [opens, opens, opens + TimeDelta::hours(1)]);
+
+    // with nothing but approvals pending, no canary can ever go first
+    let gates = Gates::new()
+        .pending_approval("p", ["prod/two-person"])
+        .pending_approval("w1", ["prod/two-person"])
+        .pending_approval("w2", ["prod/two-person"]);
+    let err = Planner::new(&snap, &s, &strategy)
+        .gates(&gates)
+        .plan(now())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsatisfiable constraint `canary`: no target can go first: each waits for a \
+         dependency, a window or an approval"
+    );
+}

@@ -227,8 +227,30 @@ proptest! {
         let plan = match plan(&spec, &snap) {
             Ok(p) => p,
             Err(PlanError::Unsatisfiable { constraint, .. }) => {
-                // only the canary can be unsatisfiable here (no limit of 0, no max_waves)
+                // only the canary can be unsatisfiable here (no limit of 0, no max_waves),
+                // and only when no target could ever go first: checked against a simple
+                // model (target edges point to earlier targets, so index order is a
+                // topological order)
                 prop_assert_eq!(constraint, "canary");
+                let selected: BTreeSet<usize> = match &spec.subset {
+                    Some(s) => s.iter().copied().collect(),
+                    None => (0..spec.targets.len()).collect(),
+                };
+                let mut excluded = vec![false; spec.targets.len()];
+                for &i in &selected {
+                    excluded[i] = matches!(spec.gates[i].0, 1 | 4 | 5)
+                        || spec.targets[i].1.iter().any(|d| selected.contains(d) && excluded[*d]);
+                }
+                let live_us = selected
+                    .iter()
+                    .any(|&i| !excluded[i] && geo(spec.targets[i].0) == "us");
+                for &i in &selected {
+                    let root = !spec.targets[i].1.iter().any(|d| selected.contains(d));
+                    let behind_edge = spec.group_edge && geo(spec.targets[i].0) == "eu" && live_us;
+                    let could_go_first =
+                        root && !excluded[i] && spec.gates[i].0 != 2 && !behind_edge;
+                    prop_assert!(!could_go_first, "t{i} could have been the canary");
+                }
                 return Ok(());
             }
             Err(PlanError::Cycle { cycle }) => {

@@ -63,7 +63,16 @@ pub(crate) fn schedule(p: &Prepared<'_>) -> Result<(Vec<WaveRec>, Vec<Entry>), P
 
     let canary_size = strategy.canary_size(p.deployable);
     if canary_size > 0 && p.deployable > 0 {
-        s.canary(canary_size)?;
+        // when no target can be a canary now, wait for the next window to open
+        while !s.canary(canary_size) {
+            match s.deferred.peek() {
+                Some(Reverse((t, _))) => {
+                    base = base.max(*t);
+                    s.release(base);
+                }
+                None => return Err(no_canary(strategy)),
+            }
+        }
         let bake = strategy
             .canary
             .as_ref()
@@ -126,6 +135,22 @@ pub(crate) fn schedule(p: &Prepared<'_>) -> Result<(Vec<WaveRec>, Vec<Entry>), P
         });
     }
     Ok((s.waves, s.entries))
+}
+
+fn no_canary(strategy: &Strategy) -> PlanError {
+    match strategy.canary.as_ref().and_then(|c| c.selector.as_ref()) {
+        Some(text) => PlanError::Unsatisfiable {
+            constraint: "canary.selector".into(),
+            reason: format!(
+                "no target that could go first matches `{text}` (it must be deployable, wait for no dependency, window or approval)"
+            ),
+        },
+        None => PlanError::Unsatisfiable {
+            constraint: "canary".into(),
+            reason: "no target can go first: each waits for a dependency, a window or an approval"
+                .into(),
+        },
+    }
 }
 
 struct State<'p, 'a> {
@@ -337,8 +362,9 @@ impl<'p, 'a> State<'p, 'a> {
     }
 
     /// Chooses the canaries: in group order, among queued targets (nothing to wait for)
-    /// without pending approvals, matching the selector, within every limit.
-    fn canary(&mut self, size: usize) -> Result<(), PlanError> {
+    /// without pending approvals, matching the selector, within every limit. Whether any
+    /// was found.
+    fn canary(&mut self, size: usize) -> bool {
         let p = self.p;
         let mut bound = p.canary_selector.map(|s| s.bind(p.snapshot, p.now));
         let mut chosen_group = None;
@@ -380,19 +406,7 @@ impl<'p, 'a> State<'p, 'a> {
             }
         }
         if self.wave.is_empty() {
-            let selector = p.strategy.canary.as_ref().and_then(|c| c.selector.as_ref());
-            return Err(match selector {
-                Some(text) => PlanError::Unsatisfiable {
-                    constraint: "canary.selector".into(),
-                    reason: format!(
-                        "no target that could go first matches `{text}` (it must be deployable, wait for no dependency, window or approval)"
-                    ),
-                },
-                None => PlanError::Unsatisfiable {
-                    constraint: "canary".into(),
-                    reason: "no target can go first: each waits for a dependency, a window or an approval".into(),
-                },
-            });
+            return false;
         }
         if self.one_at_a_time {
             self.current = chosen_group;
@@ -402,7 +416,7 @@ impl<'p, 'a> State<'p, 'a> {
         for q in &mut self.queues {
             q.retain(|i| chosen.binary_search(i).is_err());
         }
-        Ok(())
+        true
     }
 
     /// Fills a regular wave of at most `cap` targets from the queues.
