@@ -94,6 +94,11 @@ pub const AREAS: &[Area] = &[
         about: "fleet-drift's Differ vs json-patch's diff on real Deployments, and a 1,000,000-object pass",
         run: crate::drift_area::run,
     },
+    Area {
+        name: "rollout",
+        about: "fleet-rollout's planner vs petgraph's toposort on the generator's DAG (1,000,000 targets, 3,000,000 edges)",
+        run: crate::rollout_area::run,
+    },
 ];
 
 /// The area called `name`.
@@ -199,6 +204,7 @@ mod tests {
         assert!(area("core").is_some());
         assert!(area("policy").is_some());
         assert!(area("drift").is_some());
+        assert!(area("rollout").is_some());
         assert!(area("nope").is_none());
         assert!(usage().contains("\n  core  "));
     }

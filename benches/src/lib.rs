@@ -51,6 +51,13 @@
 //!   every edit. Reports per-pair p50/p99, false changes on reordered pairs, and a streamed
 //!   pass over 1,000,000 objects (10,000 targets x 100; 100,000 with `--quick`, scaled), 1%
 //!   drifted, with its peak heap.
+//! * `rollout`: `fleet-rollout`'s `Planner::plan` against `petgraph`'s plain `toposort` on
+//!   the same graph (the floor any planner pays): the generated fleet of 1,000,000 targets
+//!   with three dependency edges each (100,000 with `--quick`), with policy gates (denials,
+//!   holds, windows, approvals, a concurrency limit), planned with the `conservative` preset
+//!   and with `all-at-once`; fails unless every target is planned or excluded and every edge
+//!   is respected. Reports plan time (median of 3), waves, bytes allocated while planning
+//!   and held by the plan, and the ratio to petgraph's sort.
 //!
 //! This library holds what the runner's areas and the criterion benches share: the data sets
 //! and the small formatting helpers. The counting allocator lives in the runner binary, the
@@ -60,10 +67,12 @@ pub mod compare;
 mod core_area;
 mod drift_area;
 mod policy_area;
+mod rollout_area;
 mod selectors_area;
 
 pub use drift_area::{DriftPair, drift_bench_pairs};
 pub use policy_area::{PolicyData, policy_data};
+pub use rollout_area::{RolloutData, plan_rollout, rollout_data, rollout_now};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

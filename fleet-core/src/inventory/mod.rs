@@ -609,6 +609,13 @@ impl<'a> TargetRef<'a> {
             .filter_map(move |s| symbols.resolve(*s))
     }
 
+    /// The symbols of the ids this target depends on, sorted by symbol: with
+    /// [`Snapshot::slot_of_sym`], a dependency graph is built without hashing an id.
+    #[must_use]
+    pub fn dependency_syms(&self) -> &'a [Sym] {
+        &self.spec.depends_on
+    }
+
     /// Dependencies, in symbol order.
     pub fn depends_on(&self) -> impl Iterator<Item = &'a str> + 'a {
         let symbols: &'a Symbols = &self.snap.symbols;

@@ -311,3 +311,23 @@ fn to_target_round_trips() {
     inv.insert(t.clone()).unwrap();
     assert_eq!(inv.get("a").unwrap().to_target(), t);
 }
+
+#[test]
+fn dependency_syms_resolve_to_slots() {
+    let mut inv = Inventory::new();
+    inv.insert(target("b")).unwrap();
+    inv.insert(target("c")).unwrap();
+    inv.insert(target("a").depends_on(id("c")).depends_on(id("gone")))
+        .unwrap();
+    let snap = inv.snapshot();
+    let a = snap.get("a").unwrap();
+    assert_eq!(a.dependency_syms().len(), 2);
+    let slots: Vec<Option<Slot>> = a
+        .dependency_syms()
+        .iter()
+        .map(|s| snap.slot_of_sym(*s))
+        .collect();
+    // `c` is live; `gone` was never inserted, so its symbol has no slot
+    assert!(slots.contains(&Some(snap.get("c").unwrap().slot())));
+    assert!(slots.contains(&None));
+}
