@@ -419,6 +419,14 @@ pub enum SpecError {
         /// Its value.
         value: Duration,
     },
+    /// A planned target's id is not a valid [`TargetId`].
+    #[error("target `{id}` cannot be run: {reason}")]
+    TargetId {
+        /// The id as planned.
+        id: String,
+        /// Why it is invalid.
+        reason: String,
+    },
     /// A target appears twice.
     #[error("target `{target}` appears more than once in the run")]
     DuplicateTarget {

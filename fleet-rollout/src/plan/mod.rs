@@ -16,6 +16,7 @@ mod output;
 mod planner;
 mod schedule;
 mod strategy;
+mod to_run;
 
 pub use error::{CYCLE_DISPLAY_LIMIT, PlanError, StrategyError, StrategyProblem};
 pub use gates::{Gate, Gates, PolicyLimit};
@@ -26,3 +27,4 @@ pub use output::{
 };
 pub use planner::Planner;
 pub use strategy::{Bake, Canary, GroupOrder, Grouping, PRESETS, Percent, Strategy, Waves};
+pub use to_run::RunSettings;
