@@ -11,3 +11,5 @@
 #![doc = include_str!("../../README.md")]
 
 pub mod drift;
+pub mod release;
+pub mod rollout;

@@ -77,64 +77,34 @@ fn main() -> anyhow::Result<()> {
     let now =
         chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00Z")?.with_timezone(&chrono::Utc);
     fleet_examples::drift::run(&snapshot, now, 1_000)?;
+    println!();
+    fleet_examples::rollout::run(&mut inventory, now)?;
     Ok(())
 }
 
 /// The policy part of the demo: one release evaluated against the whole fleet.
 fn policy(inventory: &mut fleet_core::Inventory, snapshot: &Snapshot) -> anyhow::Result<()> {
-    use std::sync::Arc;
-
-    use fleet_core::{Actor, Digest, Workload};
-    use fleet_policy::artifact::TrustedRoot;
-    use fleet_policy::{
-        Approval, Artifact, BulkRequest, Evidence, LoadOptions, Outcome, PolicySet,
-        StaticDirectory, Verifier,
-    };
+    use fleet_policy::{BulkRequest, Outcome};
     use fleet_selectors::SelectorIndex;
 
     let at =
         chrono::DateTime::parse_from_rfc3339("2026-12-03T10:00:00Z")?.with_timezone(&chrono::Utc);
     let schema = fleet_core::synth::schema();
-    let directory = StaticDirectory::new()
-        .group("sre", ["ana", "bo"])
-        .group("security", ["dee"]);
-    let verifier = Verifier::new().with_trusted_root(TrustedRoot::from_json(include_bytes!(
-        "../../testdata/sigstore-public-good.trusted_root.json"
-    ))?);
-    let text = include_str!("../../policies/demo.yaml");
-    let set = PolicySet::from_yaml(text, &LoadOptions::new(&schema).directory(&directory))
-        .map_err(|e| anyhow::anyhow!(e.render()))?
-        .with_directory(Arc::new(directory))
-        .with_verifier(Arc::new(verifier));
+    let release = fleet_examples::release::DemoRelease::load(at)?;
+    let set = &release.policies;
     println!(
         "policy: {} rules loaded from examples/policies/demo.yaml",
         set.rule_count()
     );
-
-    // The release: sigstore-js 2.1.0 from npm, with its real Sigstore provenance bundle.
-    let digest: Digest = "sha512:90f223f992e4c88dd068cd2a5fc57f9d2b30798343dd6e38f29c240e04ba090ef831f84490847c4e82b9232c78e8a258463b1e55c0f7469f730265008fa6633f".parse()?;
-    let workload = Workload::new("sigstore-js");
-    let artifact = Artifact::new(digest.clone())
-        .image("registry.npmjs.org/sigstore@2.1.0")
-        .evidence(Evidence::sigstore_bundle(
-            include_bytes!("../../testdata/sigstore-js-2.1.0.slsa-provenance-v1.sigstore.json")
-                .as_slice(),
-        ));
-    let actor = Actor::human("zed");
+    let (workload, artifact, actor) = (&release.workload, &release.artifact, &release.actor);
     // SRE has approved; security has not yet.
-    let approvals = [Approval::approve(
-        "bo",
-        "rel-42",
-        digest,
-        "regulated/dual-approval",
-        at - chrono::Duration::hours(2),
-        at + chrono::Duration::days(1),
-    )];
+    let approvals = &release.approvals;
 
     let index = SelectorIndex::build(inventory.view());
     let everything = index.query(&fleet_selectors::compile("", &schema)?, snapshot, at)?;
     let t = Instant::now();
-    let req = BulkRequest::new("rel-42", &workload, &artifact, &actor, at).approvals(&approvals);
+    let req =
+        BulkRequest::new(release.request_id, workload, artifact, actor, at).approvals(approvals);
     let bulk = set.evaluate_bulk(&index, snapshot, &everything, &req)?;
     let s = &bulk.summary;
     println!(
