@@ -35,6 +35,8 @@ pub struct RolloutOutcome {
     pub progress: Progress,
     /// The targets the simulated substrate failed.
     pub failed: Vec<TargetId>,
+    /// The wave whose failures halt the run.
+    pub halting_wave: usize,
     /// How many waves started.
     pub waves_started: usize,
 }
@@ -182,16 +184,19 @@ pub fn run(inventory: &mut Inventory, now: DateTime<Utc>) -> anyhow::Result<Roll
         last_good,
         Duration::from_seconds(900),
     );
-    settings.wave_budget = Budget::Count(0);
+    settings.wave_budget = Budget::Count(1);
     let spec = plan.to_run(&settings).map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    // The last target of the fourth wave fails to pull the image: no failure is tolerated,
-    // so the run halts there and rolls the wave back.
-    let failing: BTreeSet<TargetId> = spec
-        .waves
-        .get(3)
-        .and_then(|w| w.targets.last().cloned())
+    // A few targets fail to pull the image: one in wave 1, which tolerates one failure, and
+    // two in the next wave of at least two, which exhausts its budget, so the run halts
+    // there and rolls that wave back.
+    let halting = (2..spec.waves.len())
+        .find(|&i| spec.waves[i].targets.len() >= 2)
+        .unwrap_or(usize::MAX);
+    let failing: BTreeSet<TargetId> = [(1, 1), (halting, 2)]
         .into_iter()
+        .filter_map(|(wave, n)| spec.waves.get(wave).map(|w| (w, n)))
+        .flat_map(|(w, n)| w.targets.iter().rev().take(n).cloned())
         .collect();
     let targets: BTreeMap<TargetId, Target> = spec
         .targets()
@@ -239,10 +244,15 @@ pub fn run(inventory: &mut Inventory, now: DateTime<Utc>) -> anyhow::Result<Roll
             }
             print_event(e, p);
         };
-        let report = Driver::new(&substrate, &Healthy, &gate, &store, &clock)
+        // the run halts within hours of simulated time; should it not (a target that waits
+        // for an approval that never comes waits for ever), stop the demo after 30 days
+        let days = 30;
+        let run = Driver::new(&substrate, &Healthy, &gate, &store, &clock)
             .progress(&show)
-            .run(spec)
-            .await?;
+            .run(spec);
+        let report = tokio::time::timeout(std::time::Duration::from_secs(days * 86_400), run)
+            .await
+            .map_err(|_| anyhow::anyhow!("the run had not ended after {days} simulated days"))??;
         Ok::<_, anyhow::Error>((report.end, report.executor.progress()))
     })?;
     Ok(RolloutOutcome {
@@ -250,6 +260,7 @@ pub fn run(inventory: &mut Inventory, now: DateTime<Utc>) -> anyhow::Result<Roll
         end,
         progress,
         failed: failing.into_iter().collect(),
+        halting_wave: halting,
         waves_started: started.into_inner(),
     })
 }
@@ -264,8 +275,12 @@ fn print_event(e: &RunEvent, p: &Progress) {
             p.waves, p.healthy, p.pending
         ),
         RunEventKind::WaveBaked => println!(
-            "  {at}  wave {wave} of {} baked: {}/{} targets healthy",
-            p.waves, p.healthy, p.total
+            "  {at}  wave {wave} of {} baked    [{}] {}/{} healthy, {} failed",
+            p.waves,
+            bar(p.healthy, p.total),
+            p.healthy,
+            p.total,
+            p.failed
         ),
         RunEventKind::Waiting { until } => println!(
             "  {at}  `{target}` waits: the policy allows no start before {}",
@@ -282,4 +297,15 @@ fn print_event(e: &RunEvent, p: &Progress) {
         RunEventKind::Completed => println!("  {at}  completed: {} healthy", p.healthy),
         _ => {}
     }
+}
+
+/// A 24-cell progress bar; any progress shows at least one cell.
+fn bar(done: usize, total: usize) -> String {
+    const CELLS: usize = 24;
+    let filled = if done == 0 {
+        0
+    } else {
+        (done * CELLS / total.max(1)).clamp(1, CELLS)
+    };
+    format!("{}{}", "#".repeat(filled), ".".repeat(CELLS - filled))
 }
