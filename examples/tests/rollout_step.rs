@@ -41,7 +41,10 @@ fn the_run_halts_at_the_failing_wave_and_rolls_it_back() {
     let before: usize = plan.waves[..halting].iter().map(|w| w.size).sum();
     let p = &out.progress;
     assert_eq!(p.healthy, before - 1, "all but wave 1's failure");
-    assert_eq!(p.failed, 1, "a tolerated failure stays failed, not rolled back");
+    assert_eq!(
+        p.failed, 1,
+        "a tolerated failure stays failed, not rolled back"
+    );
     assert_eq!(p.rolled_back, plan.waves[halting].size);
     assert_eq!(p.pending, plan.planned - before - plan.waves[halting].size);
 }
