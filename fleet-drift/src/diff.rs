@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{DiffError, Side, describe};
 use crate::normalize::{KeyProblem, Normalizer, Rules, canon_number, scalar};
-use crate::options::DiffOptions;
+use crate::options::{DiffOptions, KeyField, ListRule};
 use crate::path::{Path, Segment};
 use crate::secret;
 
@@ -330,6 +330,22 @@ enum Step<'a> {
     Seg(Segment),
 }
 
+#[cfg(not(test))]
+fn general_path_only() -> bool {
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by the differential test to turn the keyed-list fast path off.
+    static GENERAL_PATH_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn general_path_only() -> bool {
+    GENERAL_PATH_ONLY.with(std::cell::Cell::get)
+}
+
 /// Walks two documents together. In collect mode it records every change; in check mode it
 /// stops at the first and records nothing.
 struct Walker<'a> {
@@ -521,6 +537,12 @@ impl<'a> Walker<'a> {
                 ((0..a.len()).collect(), (0..b.len()).collect());
             return self.by_position(a, &pa, b, &pb);
         };
+        if let ListRule::Keyed(keys) = rule
+            && !general_path_only()
+            && self.same_key_order(keys, a, b)
+        {
+            return self.in_key_order(keys, a, b);
+        }
         let ka = rules.list_keys(rule, &mut self.names, a, self.depth)?;
         let kb = rules.list_keys(rule, &mut self.names, b, self.depth)?;
         match (ka, kb) {
@@ -531,6 +553,91 @@ impl<'a> Walker<'a> {
                 self.by_position(a, &pa, b, &pb)
             }
         }
+    }
+
+    /// Whether a keyed list has, element by element, the same keys on both sides, each one
+    /// distinct: the common case (a live object lists containers, env and ports as they were
+    /// applied). Then matching by key is matching by position, and no key needs building
+    /// unless its element changed. Only keys whose normal form is the value itself qualify
+    /// (strings and integers, with no leaf rule on the key field), so that distinct raw
+    /// keys are distinct keys; anything else takes the general path.
+    fn same_key_order(&mut self, keys: &'a [KeyField], a: &[Value], b: &[Value]) -> bool {
+        const MAX: usize = 64;
+        if a.len() != b.len() || a.is_empty() || a.len() > MAX {
+            return false;
+        }
+        let rules = self.rules;
+        for kf in keys {
+            self.names.push(&kf.name);
+            let leaf = rules.o.leaf_rule(rules.kind, &self.names);
+            self.names.pop();
+            if leaf.is_some() {
+                return false;
+            }
+        }
+        fn key<'v>(elem: &'v Value, kf: &'v KeyField) -> Option<&'v Value> {
+            let v = match elem {
+                Value::Object(m) => m.get(&*kf.name).filter(|v| !v.is_null()),
+                _ => None,
+            };
+            let v = v.or(kf.default.as_ref())?;
+            match v {
+                Value::String(_) => Some(v),
+                Value::Number(n) if n.is_i64() || n.is_u64() => Some(v),
+                _ => None,
+            }
+        }
+        for (x, y) in a.iter().zip(b) {
+            for kf in keys {
+                match (key(x, kf), key(y, kf)) {
+                    (Some(kx), Some(ky)) if kx == ky => {}
+                    _ => return false,
+                }
+            }
+        }
+        // distinct keys (the general path reports duplicates as a fallback)
+        for (i, x) in a.iter().enumerate() {
+            for y in a.iter().skip(i + 1) {
+                if keys.iter().all(|kf| key(x, kf) == key(y, kf)) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Walks a keyed list whose keys are in the same order on both sides
+    /// ([`Self::same_key_order`]): element `i` against element `i`, under its key.
+    fn in_key_order(
+        &mut self,
+        keys: &'a [KeyField],
+        a: &'a [Value],
+        b: &'a [Value],
+    ) -> Result<bool, DiffError> {
+        let mut any = false;
+        for (x, y) in a.iter().zip(b) {
+            if x == y {
+                continue;
+            }
+            let step = if self.collect {
+                let rules = self.rules;
+                match rules.element_key(keys, &mut self.names, x) {
+                    Ok(k) => Step::Seg(k),
+                    Err(_) => Step::Index(0),
+                }
+            } else {
+                // check mode builds no path
+                Step::Index(0)
+            };
+            self.steps.push(step);
+            let r = self.node(x, y);
+            self.steps.pop();
+            any |= r?;
+            if any && !self.collect {
+                return Ok(true);
+            }
+        }
+        Ok(any)
     }
 
     /// The order a list has in normal form: sorted by key when its keys are usable, as it
@@ -653,6 +760,100 @@ impl<'a> Walker<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    mod fast_path {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::super::{Differ, GENERAL_PATH_ONLY};
+        use crate::DiffOptions;
+
+        /// A keyed list element: names may repeat (duplicates), keys may be missing, be
+        /// integers, floats, or quantities, so every way out of the fast path is taken.
+        fn element() -> impl Strategy<Value = Value> {
+            (
+                prop::option::weighted(0.9, prop::sample::select(&["a", "b", "c", "d"][..])),
+                prop_oneof![
+                    Just(Value::Null),
+                    (0i64..3).prop_map(|p| json!(p)),
+                    Just(json!(1.0)),
+                    Just(json!("1")),
+                ],
+                prop_oneof![
+                    Just(json!("1")),
+                    Just(json!("1000m")),
+                    Just(json!(2)),
+                    Just(json!({"x": [1, 2]})),
+                    Just(json!([{"name": "a"}, {"name": "b"}])),
+                ],
+            )
+                .prop_map(|(name, port, value)| {
+                    let mut m = serde_json::Map::new();
+                    if let Some(n) = name {
+                        m.insert("name".into(), json!(n));
+                    }
+                    if !port.is_null() {
+                        m.insert("containerPort".into(), port);
+                    }
+                    m.insert("value".into(), value);
+                    Value::Object(m)
+                })
+        }
+
+        /// A pod spec whose containers and ports lists are keyed; the observed side keeps
+        /// the desired order (the fast path's case) with some elements edited, dropped or
+        /// renamed.
+        fn pair() -> impl Strategy<Value = (Value, Value)> {
+            (
+                prop::collection::vec(element(), 0..6),
+                prop::collection::vec((0usize..5, element()), 0..4),
+            )
+                .prop_map(|(list, edits)| {
+                    let mut observed = list.clone();
+                    for (i, e) in edits {
+                        match (i, observed.len()) {
+                            (_, 0) => observed.push(e),
+                            (0, n) => {
+                                observed.remove(n - 1);
+                            }
+                            (i, n) => observed[i % n] = e,
+                        }
+                    }
+                    let doc = |containers: Vec<Value>| {
+                        json!({"kind": "Deployment", "spec": {"template": {"spec": {
+                            "containers": containers.clone(),
+                            "initContainers": [{"name": "init", "ports": containers}]
+                        }}}})
+                    };
+                    (doc(list), doc(observed))
+                })
+        }
+
+        fn both<T>(f: impl Fn() -> T) -> (T, T) {
+            let fast = f();
+            GENERAL_PATH_ONLY.with(|g| g.set(true));
+            let general = f();
+            GENERAL_PATH_ONLY.with(|g| g.set(false));
+            (fast, general)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// The keyed-list fast path gives exactly the general path's diff and verdict.
+            #[test]
+            fn the_fast_path_agrees_with_the_general_path((a, b) in pair()) {
+                for d in [Differ::kubernetes(), Differ::new(DiffOptions::plain())] {
+                    let (fast, general) = both(|| d.diff(&a, &b).ok());
+                    prop_assert_eq!(fast, general);
+                    let (fast, general) = both(|| d.equivalent(&a, &b).ok());
+                    prop_assert_eq!(fast, general);
+                    let (fast, general) = both(|| d.diff(&b, &a).ok());
+                    prop_assert_eq!(fast, general);
+                }
+            }
+        }
+    }
 
     #[test]
     fn reordered_containers_are_not_drift() {
