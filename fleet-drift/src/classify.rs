@@ -898,7 +898,7 @@ impl Ctx<'_, '_> {
         if !rule.annotations.is_empty() {
             let doc = r.observed_doc.or(r.desired_doc);
             let ok = rule.annotations.iter().all(|(k, g)| {
-                doc.and_then(|d| d.pointer("/metadata/annotations"))
+                doc.and_then(|d| d.get("metadata")?.get("annotations"))
                     .and_then(|a| a.get(k))
                     .and_then(Value::as_str)
                     .is_some_and(|v| g.is_match(v))
@@ -1005,9 +1005,14 @@ fn hold_covers(scope: &HoldScope, pointer: Option<&str>) -> bool {
 
 /// `metadata.generation` ahead of `status.observedGeneration`.
 fn rollout_in_progress(doc: &Value) -> bool {
-    let generation = doc.pointer("/metadata/generation").and_then(Value::as_i64);
+    // `get` and not `pointer`, which allocates to unescape each segment
+    let generation = doc
+        .get("metadata")
+        .and_then(|m| m.get("generation"))
+        .and_then(Value::as_i64);
     let observed = doc
-        .pointer("/status/observedGeneration")
+        .get("status")
+        .and_then(|s| s.get("observedGeneration"))
         .and_then(Value::as_i64);
     matches!((generation, observed), (Some(g), Some(o)) if g != o)
 }

@@ -420,8 +420,16 @@ impl<'a> Walker<'a> {
     }
 
     /// Compares two present values; `true` when they differ.
+    ///
+    /// Objects and lists are walked without an equality check first: every caller but the
+    /// defaults check has just compared the two (and found them different), and comparing
+    /// again at each level would walk the equal prefix of a subtree once per level.
     fn node(&mut self, a: &'a Value, b: &'a Value) -> Result<bool, DiffError> {
-        if a == b {
+        if !matches!(
+            (a, b),
+            (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_))
+        ) && a == b
+        {
             return Ok(false);
         }
         match (a, b) {
@@ -504,19 +512,37 @@ impl<'a> Walker<'a> {
         skip: &[&str],
     ) -> Result<bool, DiffError> {
         let mut any = false;
-        for (k, va) in a {
-            let vb = b.get(k);
-            if vb == Some(va) || skip.contains(&k.as_str()) {
-                continue;
+        // Members of `b` also in `a`: when that is all of them, `b` has nothing more to walk.
+        let mut shared = 0;
+        // While both sides list the same names in the same order (an object read back as
+        // it was written, sorted maps up to the first name only one side has), members
+        // pair up without a lookup.
+        let (mut ia, mut ib) = (a.iter(), b.iter());
+        let (next_a, next_b) = loop {
+            match (ia.next(), ib.next()) {
+                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
+                    shared += 1;
+                    any |= self.pair(ka, va, Some(vb), skip)?;
+                    if any && !self.collect {
+                        return Ok(true);
+                    }
+                }
+                rest => break rest,
             }
-            self.names.push(k);
-            self.steps.push(Step::Field(k));
-            any |= self.member(Some(va), vb)?;
+        };
+        // The rest by name: none of it can be among the names already paired.
+        for (k, va) in next_a.into_iter().chain(ia) {
+            let vb = b.get(k);
+            shared += usize::from(vb.is_some());
+            any |= self.pair(k, va, vb, skip)?;
             if any && !self.collect {
                 return Ok(true);
             }
         }
-        for (k, vb) in b {
+        if shared == b.len() {
+            return Ok(any);
+        }
+        for (k, vb) in next_b.into_iter().chain(ib) {
             if a.contains_key(k) || skip.contains(&k.as_str()) {
                 continue;
             }
@@ -528,6 +554,22 @@ impl<'a> Walker<'a> {
             }
         }
         Ok(any)
+    }
+
+    /// A member present in `a`, against its counterpart in `b` if any.
+    fn pair(
+        &mut self,
+        k: &'a str,
+        va: &'a Value,
+        vb: Option<&'a Value>,
+        skip: &[&str],
+    ) -> Result<bool, DiffError> {
+        if vb == Some(va) || skip.contains(&k) {
+            return Ok(false);
+        }
+        self.names.push(k);
+        self.steps.push(Step::Field(k));
+        self.member(Some(va), vb)
     }
 
     fn array(&mut self, a: &'a [Value], b: &'a [Value]) -> Result<bool, DiffError> {
@@ -837,8 +879,36 @@ mod tests {
             (fast, general)
         }
 
+        /// The same document with every object's members in reverse order (a no-op when
+        /// serde_json keeps maps sorted; with `preserve_order` it takes objects off the
+        /// same-order path).
+        fn reversed(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .rev()
+                        .map(|(k, v)| (k.clone(), reversed(v)))
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(reversed).collect()),
+                other => other.clone(),
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Members pair up the same whether both sides list them in one order or not.
+            #[test]
+            fn member_order_does_not_change_the_diff((a, b) in pair()) {
+                let d = Differ::kubernetes();
+                let diff = d.diff(&a, &b).ok();
+                prop_assert_eq!(&diff, &d.diff(&reversed(&a), &b).ok());
+                prop_assert_eq!(&diff, &d.diff(&a, &reversed(&b)).ok());
+                prop_assert_eq!(&diff, &d.diff(&reversed(&a), &reversed(&b)).ok());
+                let same = d.equivalent(&a, &b).ok();
+                prop_assert_eq!(same, d.equivalent(&reversed(&a), &b).ok());
+            }
 
             /// The keyed-list fast path gives exactly the general path's diff and verdict.
             #[test]
