@@ -186,7 +186,16 @@ fn match_parts(parts: &[Part], names: &[&str]) -> bool {
     match parts.split_first() {
         None => names.is_empty(),
         Some((Part::AnyDepth, rest)) => {
-            (0..=names.len()).any(|skip| match_parts(rest, names.get(skip..).unwrap_or(&[])))
+            if rest.iter().any(|p| matches!(p, Part::AnyDepth)) {
+                (0..=names.len()).any(|skip| match_parts(rest, names.get(skip..).unwrap_or(&[])))
+            } else {
+                // every other part takes exactly one name: only the tail can match
+                names
+                    .len()
+                    .checked_sub(rest.len())
+                    .and_then(|skip| names.get(skip..))
+                    .is_some_and(|tail| match_parts(rest, tail))
+            }
         }
         Some((part, rest)) => match names.split_first() {
             None => false,
@@ -215,6 +224,47 @@ impl fmt::Display for FieldPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The definition: `**` tries every number of names.
+    fn reference(parts: &[Part], names: &[&str]) -> bool {
+        match parts.split_first() {
+            None => names.is_empty(),
+            Some((Part::AnyDepth, rest)) => {
+                (0..=names.len()).any(|skip| reference(rest, &names[skip..]))
+            }
+            Some((part, rest)) => match names.split_first() {
+                None => false,
+                Some((name, names)) => {
+                    let ok = match part {
+                        Part::Name(n) => &**n == *name,
+                        Part::Any | Part::AnyDepth => true,
+                        Part::Never => false,
+                    };
+                    ok && reference(rest, names)
+                }
+            },
+        }
+    }
+
+    fn part() -> impl Strategy<Value = Part> {
+        prop_oneof![
+            4 => prop::sample::select(&["a", "b", "c"][..]).prop_map(|n| Part::Name(Box::from(n))),
+            1 => Just(Part::Any),
+            2 => Just(Part::AnyDepth),
+            1 => Just(Part::Never),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn matching_agrees_with_the_definition(
+            parts in prop::collection::vec(part(), 0..6),
+            names in prop::collection::vec(prop::sample::select(&["a", "b", "c"][..]), 0..8),
+        ) {
+            prop_assert_eq!(match_parts(&parts, &names), reference(&parts, &names));
+        }
+    }
 
     fn m(p: &str, names: &[&str]) -> bool {
         FieldPattern::parse(p).unwrap().matches(None, names)
