@@ -2,6 +2,7 @@
 //! it, and an action.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -661,12 +662,16 @@ struct Ctx<'c, 'a> {
 fn index(objects: &[Value], side: Side) -> Result<BTreeMap<ObjectKey, &Value>, DiffError> {
     let mut out = BTreeMap::new();
     for (i, object) in objects.iter().enumerate() {
-        let key = ObjectKey::of(object, side, i)?;
-        if out.insert(key.clone(), object).is_some() {
-            return Err(DiffError::DuplicateObject {
-                side,
-                key: key.to_string(),
-            });
+        match out.entry(ObjectKey::of(object, side, i)?) {
+            Entry::Vacant(e) => {
+                e.insert(object);
+            }
+            Entry::Occupied(e) => {
+                return Err(DiffError::DuplicateObject {
+                    side,
+                    key: e.key().to_string(),
+                });
+            }
         }
     }
     Ok(out)
