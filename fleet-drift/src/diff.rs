@@ -245,7 +245,7 @@ impl Differ {
             o: &self.options,
             kind,
         };
-        if desired == observed {
+        if same(desired, observed) {
             return Ok(Diff::default());
         }
         let salt = &self.options.secret_salt;
@@ -282,7 +282,7 @@ impl Differ {
     pub fn equivalent(&self, desired: &Value, observed: &Value) -> Result<bool, DiffError> {
         let a = as_object(desired, Side::Desired)?;
         let b = as_object(observed, Side::Observed)?;
-        if desired == observed {
+        if same(desired, observed) {
             return Ok(true);
         }
         let rules = Rules {
@@ -328,6 +328,32 @@ enum Step<'a> {
     Field(&'a str),
     Index(usize),
     Seg(Segment),
+}
+
+/// `a == b`, without a lookup per member while both objects list their members in the same
+/// order (always for sorted maps; with serde_json's `preserve_order`, for an object read back
+/// as it was written). Objects listed in different orders are compared by `==`.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            if x.len() != y.len() {
+                return false;
+            }
+            for ((kx, vx), (ky, vy)) in x.iter().zip(y) {
+                if kx != ky {
+                    return x == y;
+                }
+                if !same(vx, vy) {
+                    return false;
+                }
+            }
+            true
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
+        _ => a == b,
+    }
 }
 
 #[cfg(not(test))]
@@ -428,7 +454,7 @@ impl<'a> Walker<'a> {
         if !matches!(
             (a, b),
             (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_))
-        ) && a == b
+        ) && same(a, b)
         {
             return Ok(false);
         }
@@ -564,7 +590,7 @@ impl<'a> Walker<'a> {
         vb: Option<&'a Value>,
         skip: &[&str],
     ) -> Result<bool, DiffError> {
-        if vb == Some(va) || skip.contains(&k) {
+        if vb.is_some_and(|vb| same(va, vb)) || skip.contains(&k) {
             return Ok(false);
         }
         self.names.push(k);
@@ -605,7 +631,7 @@ impl<'a> Walker<'a> {
     /// keys are distinct keys; anything else takes the general path.
     fn same_key_order(&mut self, keys: &'a [KeyField], a: &[Value], b: &[Value]) -> bool {
         const MAX: usize = 64;
-        if a.len() != b.len() || a.is_empty() || a.len() > MAX {
+        if a.len() != b.len() || a.is_empty() || a.len() > MAX || keys.is_empty() {
             return false;
         }
         let rules = self.rules;
@@ -658,7 +684,7 @@ impl<'a> Walker<'a> {
     ) -> Result<bool, DiffError> {
         let mut any = false;
         for (x, y) in a.iter().zip(b) {
-            if x == y {
+            if same(x, y) {
                 continue;
             }
             let step = if self.collect {
@@ -726,7 +752,11 @@ impl<'a> Walker<'a> {
         for i in 0..pa.len().max(pb.len()) {
             let x = pa.get(i).and_then(|&j| a.get(j));
             let y = pb.get(i).and_then(|&j| b.get(j));
-            if x == y {
+            let equal = match (x, y) {
+                (Some(x), Some(y)) => same(x, y),
+                (x, y) => x.is_none() && y.is_none(),
+            };
+            if equal {
                 continue;
             }
             self.steps.push(Step::Index(i));
@@ -772,7 +802,7 @@ impl<'a> Walker<'a> {
             };
             let r = match (x, y) {
                 (Some((k, x)), Some((_, y))) => {
-                    if x == y {
+                    if same(x, y) {
                         continue;
                     }
                     self.steps.push(Step::Seg(k));
@@ -897,6 +927,18 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// `same` is `==`, whatever the member order on either side.
+            #[test]
+            fn same_is_equality((a, b) in pair()) {
+                use super::super::same;
+                for (x, y) in [(&a, &b), (&a, &a), (&b, &b)] {
+                    let (rx, ry) = (reversed(x), reversed(y));
+                    prop_assert_eq!(same(x, y), x == y);
+                    prop_assert_eq!(same(&rx, y), &rx == y);
+                    prop_assert_eq!(same(x, &ry), x == &ry);
+                }
+            }
 
             /// Members pair up the same whether both sides list them in one order or not.
             #[test]
