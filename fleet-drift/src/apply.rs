@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::diff::{Change, ChangeKind, Diff, Differ, kind_of};
 use crate::error::ApplyError;
-use crate::normalize::Rules;
+use crate::normalize::{Normalizer, Rules};
 use crate::options::ListRule;
 use crate::path::{Path, Segment, push_pointer_token};
 
@@ -153,7 +153,22 @@ fn apply_one(rules: Rules<'_>, doc: &mut Value, change: &Change) -> Result<(), A
                     m.remove(&**name).ok_or_else(not_found)?;
                 }
                 ChangeKind::Added | ChangeKind::Changed => {
-                    m.insert(name.to_string(), value()?);
+                    let v = value()?;
+                    // a value equal to the field's default is absent in normal form
+                    names.push(name);
+                    let default = match rules.o.default_for(rules.kind, &names) {
+                        Some(d) => Some(
+                            Normalizer::new(rules, names.clone(), names.len())
+                                .value(d)
+                                .map_err(ApplyError::Normalize)?,
+                        ),
+                        None => None,
+                    };
+                    if default.as_ref() == Some(&v) {
+                        m.remove(&**name);
+                    } else {
+                        m.insert(name.to_string(), v);
+                    }
                 }
             }
         }

@@ -263,3 +263,20 @@ proptest! {
         prop_assert_eq!(d.apply(&base, &diff).unwrap(), d.normalize(&edited).unwrap());
     }
 }
+
+/// Found by the fuzz replay: a port element that lost its key field is compared by
+/// position, and its protocol edited to the default `TCP` must vanish from the result as it
+/// does from the normal form.
+#[test]
+fn a_value_changed_to_its_default_applies_as_the_normal_form() {
+    let a = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "web", "ports": [{"containerPort": 80, "protocol": "TCJP"}]}]}}}});
+    let b = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "web", "ports": [{"contaXnerPort": 80, "protocol": "TCP"}]}]}}}});
+    let d = Differ::kubernetes();
+    let diff = d.diff(&a, &b).unwrap();
+    assert!(!diff.is_empty());
+    assert_eq!(d.apply(&a, &diff).unwrap(), d.normalize(&b).unwrap());
+}
