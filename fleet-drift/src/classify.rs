@@ -1,8 +1,6 @@
 //! Classification: every difference of a target gets evidence, a class, the rule that decided
 //! it, and an action.
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -408,7 +406,7 @@ impl Classifier {
             },
         };
         let mut raw: Vec<Raw<'_>> = Vec::new();
-        for (key, want) in &desired {
+        for (key, want) in desired.iter() {
             match live.get(key) {
                 Some(have) => {
                     let diff = self.differ.diff(want, have).map_err(diff_err)?;
@@ -471,8 +469,8 @@ impl Classifier {
                 }),
             }
         }
-        for (key, have) in &live {
-            if !desired.contains_key(key) {
+        for (key, have) in live.iter() {
+            if desired.get(key).is_none() {
                 raw.push(Raw {
                     object: key,
                     desired_doc: None,
@@ -489,7 +487,7 @@ impl Classifier {
                 for v in check.check(input.target, have) {
                     raw.push(Raw {
                         object: key,
-                        desired_doc: desired.get(key).copied(),
+                        desired_doc: desired.get(key),
                         observed_doc: Some(have),
                         kind: FindingKind::PolicyViolation,
                         path: Path::root(),
@@ -659,22 +657,41 @@ struct Ctx<'c, 'a> {
     in_grace: bool,
 }
 
-fn index(objects: &[Value], side: Side) -> Result<BTreeMap<ObjectKey, &Value>, DiffError> {
-    let mut out = BTreeMap::new();
-    for (i, object) in objects.iter().enumerate() {
-        match out.entry(ObjectKey::of(object, side, i)?) {
-            Entry::Vacant(e) => {
-                e.insert(object);
-            }
-            Entry::Occupied(e) => {
-                return Err(DiffError::DuplicateObject {
-                    side,
-                    key: e.key().to_string(),
-                });
-            }
-        }
+/// A target's objects by identity, sorted (a sorted list, not a map: a target has a handful of
+/// objects, and one allocation beats a tree node per side).
+struct ObjectIndex<'v>(Vec<(ObjectKey, &'v Value)>);
+
+impl<'v> ObjectIndex<'v> {
+    fn get(&self, key: &ObjectKey) -> Option<&'v Value> {
+        self.0
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| *v)
     }
-    Ok(out)
+
+    fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &'v Value)> + '_ {
+        self.0.iter().map(|(k, v)| (k, *v))
+    }
+}
+
+fn index(objects: &[Value], side: Side) -> Result<ObjectIndex<'_>, DiffError> {
+    let mut out = Vec::with_capacity(objects.len());
+    for (i, object) in objects.iter().enumerate() {
+        out.push((ObjectKey::of(object, side, i)?, object));
+    }
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    if let Some(w) = out
+        .windows(2)
+        .find(|w| w.first().map(|x| &x.0) == w.get(1).map(|y| &y.0))
+        && let Some((key, _)) = w.first()
+    {
+        return Err(DiffError::DuplicateObject {
+            side,
+            key: key.to_string(),
+        });
+    }
+    Ok(ObjectIndex(out))
 }
 
 /// A value on the desired side, the observed side, or both.

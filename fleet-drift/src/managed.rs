@@ -532,22 +532,49 @@ impl ManagedFields {
 }
 
 fn parse_entry(entry: usize, v: &Value) -> Result<ManagedFieldsEntry, ManagedFieldsError> {
-    parse_entry_with(entry, v, true)
+    parse_entry_with(entry, v, true).map(|(e, _)| e)
 }
 
+/// The members of a managedFields entry that are read, in this order.
+const ENTRY_FIELDS: [&str; 7] = [
+    "manager",
+    "operation",
+    "fieldsType",
+    "time",
+    "subresource",
+    "apiVersion",
+    "fieldsV1",
+];
+
+/// One entry, and its raw `fieldsV1` (not `null`), parsed into the entry when `with_fields`.
 fn parse_entry_with(
     entry: usize,
     v: &Value,
     with_fields: bool,
-) -> Result<ManagedFieldsEntry, ManagedFieldsError> {
+) -> Result<(ManagedFieldsEntry, Option<&Value>), ManagedFieldsError> {
     let Value::Object(m) = v else {
         return Err(ManagedFieldsError::EntryNotAnObject {
             entry,
             found: describe(v),
         });
     };
+    // one pass over the members instead of a lookup for each
+    let mut found: [Option<&Value>; ENTRY_FIELDS.len()] = [None; ENTRY_FIELDS.len()];
+    for (k, v) in m {
+        if let Some(i) = ENTRY_FIELDS.iter().position(|f| *f == k)
+            && let Some(slot) = found.get_mut(i)
+        {
+            *slot = Some(v);
+        }
+    }
+    let get = |field: &str| {
+        ENTRY_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .and_then(|i| found.get(i).copied().flatten())
+    };
     let string = |field: &'static str| -> Result<Option<&str>, ManagedFieldsError> {
-        match m.get(field) {
+        match get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(other) => Err(ManagedFieldsError::WrongType {
@@ -598,14 +625,15 @@ fn parse_entry_with(
                 })
         })
         .transpose()?;
-    let fields = match m.get("fieldsV1") {
-        None | Some(Value::Null) => FieldSet::default(),
+    let raw = get("fieldsV1").filter(|f| !f.is_null());
+    let fields = match raw {
+        None => FieldSet::default(),
         Some(_) if !with_fields => FieldSet::default(),
         Some(f) => {
             FieldSet::parse(f).map_err(|source| ManagedFieldsError::FieldsV1 { entry, source })?
         }
     };
-    Ok(ManagedFieldsEntry {
+    let parsed = ManagedFieldsEntry {
         manager: manager.to_owned(),
         operation,
         subresource: string("subresource")?
@@ -614,7 +642,8 @@ fn parse_entry_with(
         api_version: string("apiVersion")?.map(str::to_owned),
         time,
         fields,
-    })
+    };
+    Ok((parsed, raw))
 }
 
 #[cfg(test)]
@@ -692,9 +721,7 @@ impl<'v> LazyManagedFields<'v> {
         };
         let mut entries = Vec::with_capacity(items.len());
         for (i, e) in items.iter().enumerate() {
-            let parsed = parse_entry_with(i, e, false)?;
-            let raw = e.get("fieldsV1").filter(|f| !f.is_null());
-            entries.push((parsed, raw));
+            entries.push(parse_entry_with(i, e, false)?);
         }
         Ok(Some(Self { entries }))
     }
