@@ -280,7 +280,9 @@ pub(crate) fn report(
         .any(|f| f.class == DriftClass::Dangerous || f.action == Action::Alert);
     let mut holds = Vec::new();
     let mut follow_ups = Vec::new();
-    if let (Some(incident), Ok(id)) = (incident, TargetId::new(target)) {
+    if let Some(incident) = incident
+        && let Ok(id) = TargetId::new(target)
+    {
         for f in findings.iter().filter(|f| f.action == Action::Hold) {
             // Under an existing hold there is nothing to add; this is an incident fix.
             let already = existing

@@ -319,17 +319,68 @@ fn write_json_readable(f: &mut fmt::Formatter<'_>, json: &str) -> fmt::Result {
         && inner.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b':' | b'@')
         })
-        && serde_json::from_str::<Value>(inner).is_err()
+        && !parses_as_json(inner)
     {
         return f.write_str(inner);
     }
     f.write_str(json)
 }
 
+/// Whether `text`, made of the characters above, is a JSON value: in that alphabet only a
+/// literal or a number can be, so anything else is refused without running the parser (whose
+/// error for an ordinary name is an allocation).
+fn parses_as_json(text: &str) -> bool {
+    if matches!(text, "true" | "false" | "null") {
+        return true;
+    }
+    let b = text.as_bytes();
+    let digits = |i: usize| b.iter().skip(i).take_while(|c| c.is_ascii_digit()).count();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let int = digits(i);
+    if int == 0 {
+        return false;
+    }
+    i += int;
+    if b.get(i) == Some(&b'.') {
+        let frac = digits(i + 1);
+        if frac == 0 {
+            return false;
+        }
+        i += 1 + frac;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = digits(i);
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    // the number's shape; the parser has the last word (leading zeros, range)
+    i == b.len() && serde_json::from_str::<Value>(text).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// The shortcut answers as the parser does, on the alphabet it is asked about.
+        #[test]
+        fn parses_as_json_is_the_parser(text in "[a-z0-9_./:@eE+-]{0,8}") {
+            prop_assert_eq!(parses_as_json(&text), serde_json::from_str::<Value>(&text).is_ok());
+        }
+
+        #[test]
+        fn parses_as_json_on_numbers(text in "-?[0-9]{1,3}(\\.[0-9]{0,2})?([eE][+-]?[0-9]{0,4})?") {
+            prop_assert_eq!(parses_as_json(&text), serde_json::from_str::<Value>(&text).is_ok());
+        }
+    }
 
     #[test]
     fn readable_form_quotes_what_needs_it() {
