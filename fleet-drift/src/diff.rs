@@ -537,28 +537,32 @@ impl<'a> Walker<'a> {
         b: &'a Map<String, Value>,
         skip: &[&str],
     ) -> Result<bool, DiffError> {
+        /// How far ahead in `b` a member of `a` is looked for before asking `b` by name.
+        const LOOKAHEAD: usize = 8;
         let mut any = false;
-        // Members of `b` also in `a`: when that is all of them, `b` has nothing more to walk.
+        // Members of `b` paired with one of `a`: when that is all of them, `b` has nothing
+        // more to walk.
         let mut shared = 0;
-        // While both sides list the same names in the same order (an object read back as
-        // it was written, sorted maps up to the first name only one side has), members
-        // pair up without a lookup.
-        let (mut ia, mut ib) = (a.iter(), b.iter());
-        let (next_a, next_b) = loop {
-            match (ia.next(), ib.next()) {
-                (Some((ka, va)), Some((kb, vb))) if ka == kb => {
-                    shared += 1;
-                    any |= self.pair(ka, va, Some(vb), skip)?;
-                    if any && !self.collect {
-                        return Ok(true);
-                    }
+        // Members are paired walking both sides in order, `b`'s extra members (server
+        // fields, defaults) stepped over, so that an object read back as it was written, or
+        // a sorted map, needs no lookup by name. A member found by name instead means the
+        // orders differ, and then `b`'s unpaired members are checked against `a` by name.
+        let mut rest_b = b.iter();
+        let mut skipped: Vec<(&'a String, &'a Value)> = Vec::new();
+        let mut in_order = true;
+        for (k, va) in a {
+            let ahead = rest_b.clone().take(LOOKAHEAD).position(|(kb, _)| kb == k);
+            let vb = match ahead {
+                Some(n) => {
+                    skipped.extend(rest_b.by_ref().take(n));
+                    rest_b.next().map(|(_, v)| v)
                 }
-                rest => break rest,
-            }
-        };
-        // The rest by name: none of it can be among the names already paired.
-        for (k, va) in next_a.into_iter().chain(ia) {
-            let vb = b.get(k);
+                None => {
+                    let found = b.get(k);
+                    in_order &= found.is_none();
+                    found
+                }
+            };
             shared += usize::from(vb.is_some());
             any |= self.pair(k, va, vb, skip)?;
             if any && !self.collect {
@@ -568,8 +572,8 @@ impl<'a> Walker<'a> {
         if shared == b.len() {
             return Ok(any);
         }
-        for (k, vb) in next_b.into_iter().chain(ib) {
-            if a.contains_key(k) || skip.contains(&k.as_str()) {
+        for (k, vb) in skipped.into_iter().chain(rest_b) {
+            if skip.contains(&k.as_str()) || (!in_order && a.contains_key(k)) {
                 continue;
             }
             self.names.push(k);
