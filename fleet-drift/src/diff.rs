@@ -356,6 +356,36 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Members of the observed side stepped over while pairing, kept without an allocation for
+/// the usual handful.
+#[derive(Default)]
+struct Skipped<'a> {
+    inline: [Option<(&'a String, &'a Value)>; 16],
+    len: usize,
+    more: Vec<(&'a String, &'a Value)>,
+}
+
+impl<'a> Skipped<'a> {
+    fn push(&mut self, member: (&'a String, &'a Value)) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(member);
+                self.len += 1;
+            }
+            None => self.more.push(member),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'a String, &'a Value)> + '_ {
+        self.inline
+            .iter()
+            .take(self.len)
+            .flatten()
+            .copied()
+            .chain(self.more.iter().copied())
+    }
+}
+
 #[cfg(not(test))]
 fn general_path_only() -> bool {
     false
@@ -548,13 +578,15 @@ impl<'a> Walker<'a> {
         // a sorted map, needs no lookup by name. A member found by name instead means the
         // orders differ, and then `b`'s unpaired members are checked against `a` by name.
         let mut rest_b = b.iter();
-        let mut skipped: Vec<(&'a String, &'a Value)> = Vec::new();
+        let mut skipped = Skipped::default();
         let mut in_order = true;
         for (k, va) in a {
             let ahead = rest_b.clone().take(LOOKAHEAD).position(|(kb, _)| kb == k);
             let vb = match ahead {
                 Some(n) => {
-                    skipped.extend(rest_b.by_ref().take(n));
+                    for member in rest_b.by_ref().take(n) {
+                        skipped.push(member);
+                    }
                     rest_b.next().map(|(_, v)| v)
                 }
                 None => {
@@ -572,7 +604,7 @@ impl<'a> Walker<'a> {
         if shared == b.len() {
             return Ok(any);
         }
-        for (k, vb) in skipped.into_iter().chain(rest_b) {
+        for (k, vb) in skipped.iter().chain(rest_b) {
             if skip.contains(&k.as_str()) || (!in_order && a.contains_key(k)) {
                 continue;
             }
