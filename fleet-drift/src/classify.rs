@@ -994,7 +994,11 @@ impl Ctx<'_, '_> {
         if !effect {
             return base;
         }
-        let pointer = f.path.to_json_pointer();
+        let pointer = if self.input.holds.is_empty() {
+            None
+        } else {
+            f.path.to_json_pointer()
+        };
         let held = self.input.holds.iter().any(|h| {
             h.target.as_str() == self.input.target.id()
                 && h.is_active(self.input.now)

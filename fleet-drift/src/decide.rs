@@ -24,9 +24,13 @@ pub(crate) struct MemoryKey {
 
 impl MemoryKey {
     pub(crate) fn new(object: &ObjectKey, path: &Path, kind: FindingKind) -> Self {
+        use std::fmt::Write as _;
+        // one allocation, not one per doubling while the path is written
+        let mut shown = String::with_capacity(96);
+        let _ = write!(shown, "{path}");
         Self {
             object: object.clone(),
-            path: path.to_string(),
+            path: shown,
             kind,
         }
     }

@@ -757,8 +757,10 @@ impl<'v> LazyManagedFields<'v> {
 
 /// How a raw `fieldsV1` tree relates to `path`, as [`FieldSet::relation`] on its parse.
 fn raw_relation(root: &Value, path: &Path) -> Result<Option<OwnershipMatch>, FieldsV1Error> {
-    let mut under: Vec<Segment> = Vec::new();
-    let mut cur = as_node(root, "", &under)?;
+    // the segments walked so far, for errors: a prefix of `path`, not a copy
+    let segments = path.segments();
+    let under = |n: usize| segments.get(..n).unwrap_or_default();
+    let mut cur = as_node(root, "", under(0))?;
     // The root is a member only through `.`; a nested node also by being a leaf (`{}`).
     let mut member = cur.contains_key(".");
     let mut ancestor = None;
@@ -766,11 +768,10 @@ fn raw_relation(root: &Value, path: &Path) -> Result<Option<OwnershipMatch>, Fie
         if member {
             ancestor = Some(depth);
         }
-        let Some((key, child)) = find_child(cur, seg, &under)? else {
+        let Some((key, child)) = find_child(cur, seg, under(depth))? else {
             return Ok(ancestor.map(|depth| OwnershipMatch::Ancestor { depth }));
         };
-        let node = as_node(child, key, &under)?;
-        under.push(seg.clone());
+        let node = as_node(child, key, under(depth))?;
         member = node.is_empty() || node.contains_key(".");
         cur = node;
     }
