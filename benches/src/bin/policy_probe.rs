@@ -1,0 +1,57 @@
+//! Decides the `policy` area's requests in a loop with the 50-rule set, under the system
+//! allocator, for `perf` and callgrind: the data is built first, then only
+//! `PolicySet::evaluate` runs.
+//!
+//! ```text
+//! cargo run --release -p fleet-benches --bin policy_probe [-- TARGETS [DECISIONS]]
+//! ```
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use fleet_benches::{SEED, policy_data};
+use fleet_core::synth::Rng;
+use fleet_policy::{Outcome, Request};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let targets: usize = match args.next() {
+        Some(a) => a.parse().context("TARGETS must be a number")?,
+        None => 20_000,
+    };
+    let decisions: usize = match args.next() {
+        Some(a) => a.parse().context("DECISIONS must be a number")?,
+        None => 1_000_000,
+    };
+    let data = policy_data(targets)?;
+    let mut rng = Rng::new(SEED);
+    let requests: Vec<Request<'_>> = (0..4_096)
+        .filter_map(|_| {
+            let (workload, artifact) = data.releases.get(rng.below(data.releases.len()))?;
+            let target = data.targets.get(rng.below(data.targets.len()))?;
+            Some(Request::new(
+                "req",
+                workload,
+                artifact,
+                target,
+                &data.actor,
+                data.at,
+            ))
+        })
+        .collect();
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for i in 0..decisions {
+        if let Some(req) = requests.get(i % requests.len()) {
+            allowed += usize::from(
+                black_box(&data.set).evaluate(black_box(req)).outcome == Outcome::Allow,
+            );
+        }
+    }
+    let per = started.elapsed().as_secs_f64() * 1e6 / decisions.max(1) as f64;
+    println!(
+        "{targets} targets: {per:.2} µs per decision over {decisions} decisions ({allowed} allowed)"
+    );
+    Ok(())
+}
