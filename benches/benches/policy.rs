@@ -10,9 +10,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_main};
-use fleet_benches::{SEED, policy_data};
-use fleet_core::synth::Rng;
-use fleet_policy::Request;
+use fleet_benches::policy_data;
+use fleet_selectors::TargetView;
 
 /// Targets in the fleet the requests draw from.
 const TARGETS: usize = 20_000;
@@ -34,21 +33,8 @@ fn decision(c: &mut Criterion) {
             return;
         }
     };
-    let mut rng = Rng::new(SEED);
-    let requests: Vec<Request<'_>> = (0..REQUESTS)
-        .filter_map(|_| {
-            let (workload, artifact) = data.releases.get(rng.below(data.releases.len()))?;
-            let target = data.targets.get(rng.below(data.targets.len()))?;
-            Some(Request::new(
-                "req",
-                workload,
-                artifact,
-                target,
-                &data.actor,
-                data.at,
-            ))
-        })
-        .collect();
+    let targets: Vec<&dyn TargetView> = data.targets.iter().map(|t| t as &dyn TargetView).collect();
+    let requests = data.requests(&targets, REQUESTS);
     let mut i = 0usize;
     c.bench_function("policy/evaluate, 50 rules, owned targets", |b| {
         b.iter(|| {
@@ -79,21 +65,8 @@ fn decision_inventory(c: &mut Criterion) {
     }
     let snapshot = inventory.snapshot();
     let refs: Vec<fleet_core::TargetRef<'_>> = snapshot.iter().collect();
-    let mut rng = Rng::new(SEED);
-    let requests: Vec<Request<'_>> = (0..REQUESTS)
-        .filter_map(|_| {
-            let (workload, artifact) = data.releases.get(rng.below(data.releases.len()))?;
-            let target = refs.get(rng.below(refs.len()))?;
-            Some(Request::new(
-                "req",
-                workload,
-                artifact,
-                target,
-                &data.actor,
-                data.at,
-            ))
-        })
-        .collect();
+    let targets: Vec<&dyn TargetView> = refs.iter().map(|t| t as &dyn TargetView).collect();
+    let requests = data.requests(&targets, REQUESTS);
     let mut i = 0usize;
     c.bench_function("policy/evaluate, 50 rules, inventory targets", |b| {
         b.iter(|| {

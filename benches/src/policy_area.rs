@@ -705,6 +705,32 @@ pub fn policy_data(targets: usize) -> anyhow::Result<PolicyData> {
     })
 }
 
+impl PolicyData {
+    /// `n` requests drawn (seeded) from the releases and `targets`: what the criterion
+    /// bench and `policy_probe` decide in a loop.
+    pub fn requests<'a>(
+        &'a self,
+        targets: &'a [&'a dyn fleet_selectors::TargetView],
+        n: usize,
+    ) -> Vec<fleet_policy::Request<'a>> {
+        let mut rng = Rng::new(SEED);
+        (0..n)
+            .filter_map(|_| {
+                let (workload, artifact) = self.releases.get(rng.below(self.releases.len()))?;
+                let target = *targets.get(rng.below(targets.len()))?;
+                Some(fleet_policy::Request::new(
+                    "req",
+                    workload,
+                    artifact,
+                    target,
+                    &self.actor,
+                    self.at,
+                ))
+            })
+            .collect()
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Measuring
 // ---------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use fleet_benches::{SEED, policy_data};
-use fleet_core::synth::Rng;
-use fleet_policy::{Outcome, Request};
+use fleet_benches::policy_data;
+use fleet_policy::Outcome;
+use fleet_selectors::TargetView;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -25,21 +25,8 @@ fn main() -> anyhow::Result<()> {
         None => 1_000_000,
     };
     let data = policy_data(targets)?;
-    let mut rng = Rng::new(SEED);
-    let requests: Vec<Request<'_>> = (0..4_096)
-        .filter_map(|_| {
-            let (workload, artifact) = data.releases.get(rng.below(data.releases.len()))?;
-            let target = data.targets.get(rng.below(data.targets.len()))?;
-            Some(Request::new(
-                "req",
-                workload,
-                artifact,
-                target,
-                &data.actor,
-                data.at,
-            ))
-        })
-        .collect();
+    let views: Vec<&dyn TargetView> = data.targets.iter().map(|t| t as &dyn TargetView).collect();
+    let requests = data.requests(&views, 4_096);
     let started = Instant::now();
     let mut allowed = 0usize;
     for i in 0..decisions {
