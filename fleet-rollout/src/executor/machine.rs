@@ -186,7 +186,8 @@ struct Round {
 /// - a rollback that fails or misses the deadline marks the target stuck and halts the run at
 ///   once;
 /// - a wave bakes once all its targets settled: the next wave starts after the minimum time
-///   and the minimum number of all-healthy rounds;
+///   and the minimum number of all-healthy rounds; a run resumed during a bake keeps the
+///   bake's start from the log but counts its healthy rounds again (rounds are not logged);
 /// - "touched" means a deploy was asked for: a target whose deploy failed is rolled back too,
 ///   since a failed attempt may have changed part of it;
 /// - pause stops new starts and new waves (work in flight and a rollback go on); abort ends
