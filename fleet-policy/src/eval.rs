@@ -271,6 +271,21 @@ type Out = (Verdict, Reason, Vec<(&'static str, String)>, Vec<Missing>);
 /// A one-line reason: static for the common cases, formatted when it names values.
 type Reason = std::borrow::Cow<'static, str>;
 
+/// Items shown separated by `, `, written straight into the message (no string of their own).
+struct Joined<'a, T>(&'a [T]);
+
+impl<T: std::fmt::Display> std::fmt::Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            item.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
 /// Work that depends only on the release (workload, artifact, approvals, instant), done once
 /// per bulk evaluation instead of once per target.
 pub(crate) struct Prepared {
@@ -429,6 +444,11 @@ impl PolicySet {
         req: &Request<'_>,
         in_scope: Option<bool>,
     ) -> bool {
+        // a target scope already known not to match settles it (most policies of a large
+        // set are scoped to other regions or customers)
+        if in_scope == Some(false) {
+            return false;
+        }
         if let Some(w) = &p.scope.workloads {
             let wl = req.workload;
             if let Some(n) = &w.names
@@ -1074,7 +1094,7 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'stati
                 format!(
                     "workload class `{class}` may not run on {} `{tc}` (allowed: {})",
                     c.property,
-                    allowed.join(", ")
+                    Joined(allowed)
                 )
                 .into(),
                 evidence,
@@ -1089,7 +1109,7 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'stati
                     Verdict::Fail,
                     format!(
                         "image repository `{repo}` is not in the allowed registries ({})",
-                        r.source.join(", ")
+                        Joined(&r.source)
                     )
                     .into(),
                     evidence,
