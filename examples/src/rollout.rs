@@ -19,7 +19,7 @@ use fleet_rollout::executor::{
     Budget, Driver, HealthCheck, HealthError, HealthStatus, MemoryCheckpointStore, PolicyGate,
     Progress, RunEnd, RunEvent, RunEventKind, RunId, TokioClock,
 };
-use fleet_rollout::plan::{Gates, PlanSummary, Planner, RunSettings, Strategy};
+use fleet_rollout::plan::{Gates, PlanSummary, Planner, Reason, RunSettings, Strategy};
 use fleet_selectors::SelectorIndex;
 
 use crate::release::DemoRelease;
@@ -166,6 +166,16 @@ pub fn run(inventory: &mut Inventory, now: DateTime<Utc>) -> anyhow::Result<Roll
             rest.iter().map(|w| w.size).sum::<usize>(),
             last.format("%Y-%m-%d %H:%M UTC")
         );
+    }
+    // why waves stay small: targets held back by a concurrency limit, by limit
+    let mut limited: BTreeMap<&str, usize> = BTreeMap::new();
+    for placed in plan.waves().flat_map(|w| w.targets()) {
+        if let Reason::Concurrency { limit } = placed.reason {
+            *limited.entry(limit).or_default() += 1;
+        }
+    }
+    for (limit, n) in &limited {
+        println!("  {n} targets wait for a later wave because of the concurrency limit `{limit}`");
     }
     for (why, n) in &summary.exclusions {
         println!("  excluded ({why}): {n}");

@@ -364,7 +364,7 @@ impl<'p> WaveView<'p> {
     }
 
     /// Its targets, in the order they were chosen.
-    pub fn targets(&self) -> impl ExactSizeIterator<Item = Placed<'p>> + 'p {
+    pub fn targets(&self) -> impl ExactSizeIterator<Item = Placed<'p>> + use<'p> {
         let plan = self.plan;
         let entries = plan.entries.get(self.range()).unwrap_or(&[]);
         entries.iter().map(move |e| plan.placed_view(e))
