@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use fleet_core::TargetId;
 
 use super::{Executor, Phase, Round, Slot, TargetState};
 use crate::executor::events::{HaltReason, RunEnd, RunEventKind};
@@ -18,24 +19,32 @@ impl Executor {
         now: DateTime<Utc>,
         out: &mut Vec<Command>,
     ) {
+        let event = RunEventKind::Failed {
+            reason: reason.clone(),
+        };
+        let record = |target| Record::Failed {
+            target,
+            reason,
+            at: now,
+        };
+        self.record_target(i, record, event, now, out);
+    }
+
+    /// Commits the record `record` makes for target `i`, then emits `event` for it.
+    fn record_target(
+        &mut self,
+        i: usize,
+        record: impl FnOnce(TargetId) -> Record,
+        event: RunEventKind,
+        now: DateTime<Utc>,
+        out: &mut Vec<Command>,
+    ) {
         let Some(slot) = self.slots.get(i) else {
             return;
         };
         let (target, wave) = (slot.id.clone(), slot.wave);
-        self.commit(
-            Record::Failed {
-                target: target.clone(),
-                reason: reason.clone(),
-                at: now,
-            },
-            out,
-        );
-        self.emit(
-            RunEventKind::Failed { reason },
-            Some((&target, wave)),
-            now,
-            out,
-        );
+        self.commit(record(target.clone()), out);
+        self.emit(event, Some((&target, wave)), now, out);
     }
 
     /// The budget the failures so far exhaust, if any. Checked by the pump rather than when
@@ -73,24 +82,15 @@ impl Executor {
         now: DateTime<Utc>,
         out: &mut Vec<Command>,
     ) {
-        let Some(slot) = self.slots.get(i) else {
-            return;
+        let event = RunEventKind::Stuck {
+            reason: reason.clone(),
         };
-        let (target, wave) = (slot.id.clone(), slot.wave);
-        self.commit(
-            Record::Stuck {
-                target: target.clone(),
-                reason: reason.clone(),
-                at: now,
-            },
-            out,
-        );
-        self.emit(
-            RunEventKind::Stuck { reason },
-            Some((&target, wave)),
-            now,
-            out,
-        );
+        let record = |target| Record::Stuck {
+            target,
+            reason,
+            at: now,
+        };
+        self.record_target(i, record, event, now, out);
         // `settle` halts the run (also on resume, if the log ends right here).
     }
 
