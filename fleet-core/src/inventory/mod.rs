@@ -1195,13 +1195,27 @@ impl Inventory {
         });
     }
 
-    /// The shared key list equal to `keys` (sorted).
-    fn shape(&mut self, keys: &[Sym]) -> Arc<[Sym]> {
-        if let Some(s) = self.shapes.get(keys) {
+    /// The shared key list equal to `keys` (sorted) of a target's properties, or of its
+    /// labels. Most targets have the key lists of the one before: those are compared with
+    /// the last one returned before the set of all shapes is hashed.
+    fn shape(&mut self, keys: &[Sym], labels: bool) -> Arc<[Sym]> {
+        let last = if labels {
+            &mut self.key_cache.labels.shape
+        } else {
+            &mut self.key_cache.props.shape
+        };
+        if let Some(s) = last.as_ref().filter(|s| ***s == *keys) {
             return Arc::clone(s);
         }
-        let s: Arc<[Sym]> = keys.into();
-        self.shapes.insert(Arc::clone(&s));
+        let s = match self.shapes.get(keys) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let s: Arc<[Sym]> = keys.into();
+                self.shapes.insert(Arc::clone(&s));
+                s
+            }
+        };
+        *last = Some(Arc::clone(&s));
         s
     }
 
@@ -1268,10 +1282,10 @@ impl Inventory {
         let mut keys = std::mem::take(&mut self.scratch.keys);
         keys.clear();
         keys.extend(props.iter().map(|(k, _)| *k));
-        let prop_keys = self.shape(&keys);
+        let prop_keys = self.shape(&keys, false);
         keys.clear();
         keys.extend(labels.iter().map(|(k, _)| *k));
-        let label_keys = self.shape(&keys);
+        let label_keys = self.shape(&keys, true);
         let prop_vals: Box<[StoredValue]> = props.iter().map(|(_, v)| *v).collect();
         let label_vals: Box<[Sym]> = labels.iter().map(|(_, v)| *v).collect();
         self.scratch = Scratch {
@@ -1351,6 +1365,8 @@ struct KeyCache {
 struct KeyList {
     names: Vec<String>,
     syms: Vec<Sym>,
+    /// The last shared key list built from these keys.
+    shape: Option<Arc<[Sym]>>,
 }
 
 impl KeyList {
