@@ -17,9 +17,9 @@ use fleet_core::{
 use fleet_policy::BulkRequest;
 use fleet_rollout::executor::{
     Budget, Driver, HealthCheck, HealthError, HealthStatus, MemoryCheckpointStore, PolicyGate,
-    Progress, RunEnd, RunEvent, RunEventKind, RunId, TokioClock,
+    Progress, RunEnd, RunEvent, RunEventKind, RunId, RunSpec, TokioClock,
 };
-use fleet_rollout::plan::{Gates, PlanSummary, Planner, Reason, RunSettings, Strategy};
+use fleet_rollout::plan::{Gates, PlanSummary, Planner, Reason, Strategy, WaveSettings};
 use fleet_selectors::SelectorIndex;
 
 use crate::release::DemoRelease;
@@ -187,15 +187,20 @@ pub fn run(inventory: &mut Inventory, now: DateTime<Utc>) -> anyhow::Result<Roll
     // 3. Security approves; the run asks the policy again before every target.
     release.approvals.push(release.security_approval(now));
     let last_good = Release::new(&release.workload, Version::parse("2.0.1")?);
-    let mut settings = RunSettings::new(
+    let run = RunSpec::new(
         RunId::new("rel-42-sigstore-js-2.1.0")?,
         release.actor.clone(),
         Release::new(&release.workload, Version::parse("2.1.0")?),
         last_good,
         Duration::from_seconds(900),
     );
-    settings.wave_budget = Budget::Count(1);
-    let spec = plan.to_run(&settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let waves = WaveSettings {
+        failure_budget: Budget::Count(1),
+        ..WaveSettings::default()
+    };
+    let spec = plan
+        .to_run(run, &waves)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // A few targets fail to pull the image: one in wave 1, which tolerates one failure, and
     // two in the next wave of at least two, which exhausts its budget, so the run halts

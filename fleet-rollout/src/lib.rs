@@ -19,7 +19,8 @@
 //!   failure budgets, policy gates, pause and abort, automatic rollback, and a fenced
 //!   checkpoint log it resumes from. A pure state machine, driven by tokio.
 //!   [`Plan::to_run`](plan::Plan::to_run) turns a plan into the executor's
-//!   [`RunSpec`](executor::RunSpec).
+//!   [`RunSpec`](executor::RunSpec), with [`WaveSettings`](plan::WaveSettings) for what a plan
+//!   does not say.
 //!
 //! # Example
 //!

@@ -27,4 +27,4 @@ pub use output::{
 };
 pub use planner::Planner;
 pub use strategy::{Bake, Canary, GroupOrder, Grouping, PRESETS, Percent, Strategy, Waves};
-pub use to_run::RunSettings;
+pub use to_run::WaveSettings;

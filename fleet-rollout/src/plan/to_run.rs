@@ -1,29 +1,18 @@
 //! From a plan to the executor's run: [`Plan::to_run`].
 
-use fleet_core::{Actor, Duration, Release, TargetId};
+use fleet_core::{Duration, TargetId};
 
 use super::output::Plan;
 use super::strategy::Bake;
-use crate::executor::{BakeSpec, Budget, RunId, RunSpec, SpecError, SpecErrors, WaveSpec};
+use crate::executor::{BakeSpec, Budget, RunSpec, SpecError, SpecErrors, WaveSpec};
 
-/// What a plan does not say and a run needs: who runs it, what is deployed and rolled back
-/// to, and how failures and health are judged. Used by [`Plan::to_run`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunSettings {
-    /// The run's id (prefixes every idempotency key).
-    pub run_id: RunId,
-    /// Who runs it.
-    pub actor: Actor,
-    /// The release to deploy.
-    pub release: Release,
-    /// The release to roll back to.
-    pub last_good: Release,
-    /// How long one target may take to become healthy.
-    pub progress_deadline: Duration,
+/// How each wave of a plan is run, where the plan does not say: its failure budget, its
+/// concurrency and its health checks. Used by [`Plan::to_run`]; the default tolerates no
+/// failure, starts a whole wave at once and needs one healthy round a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaveSettings {
     /// Failures each wave tolerates (default none).
-    pub wave_budget: Budget,
-    /// Failures the whole run tolerates (default 100 %: only the waves' own budgets).
-    pub overall_budget: Budget,
+    pub failure_budget: Budget,
     /// Targets of a wave in progress at once; `None` (the default) starts a whole wave at
     /// once, as the planner sized it (its waves already respect the strategy's
     /// `max_concurrency`).
@@ -34,24 +23,10 @@ pub struct RunSettings {
     pub check_interval: Duration,
 }
 
-impl RunSettings {
-    /// Settings with the defaults above.
-    #[must_use]
-    pub fn new(
-        run_id: RunId,
-        actor: Actor,
-        release: Release,
-        last_good: Release,
-        progress_deadline: Duration,
-    ) -> Self {
+impl Default for WaveSettings {
+    fn default() -> Self {
         Self {
-            run_id,
-            actor,
-            release,
-            last_good,
-            progress_deadline,
-            wave_budget: Budget::default(),
-            overall_budget: Budget::Percent(100),
+            failure_budget: Budget::default(),
             max_concurrency: None,
             healthy_checks: 1,
             check_interval: Duration::from_seconds(60),
@@ -60,9 +35,11 @@ impl RunSettings {
 }
 
 impl Plan {
-    /// The executor's [`RunSpec`] for this plan: one [`WaveSpec`] per wave, its targets in
-    /// the plan's order, its bake from the strategy's (`min_duration`, and `min_healthy`
-    /// rounded up to a whole percent), its budget and concurrency from `settings`.
+    /// The executor's [`RunSpec`] for this plan: `run` (its id, actor, releases, deadlines,
+    /// overall budget and rollback scope, usually without waves) followed by one
+    /// [`WaveSpec`] per wave of the plan, its targets in the plan's order, its bake from the
+    /// strategy's (`min_duration`, and `min_healthy` rounded up to a whole percent), its
+    /// budget, concurrency and checks from `waves`.
     ///
     /// Excluded targets are not in the run. A wave's earliest start and pending approvals
     /// are not copied: the executor asks its [`Gate`](crate::executor::Gate) (for instance
@@ -71,8 +48,9 @@ impl Plan {
     ///
     /// # Errors
     ///
-    /// [`SpecErrors`] when the run would be invalid: a plan with no waves (nothing to
-    /// deploy), a concurrency of 0, a budget above 100 %, a duration that is not positive.
+    /// [`SpecErrors`] when the run would be invalid: no waves at all (nothing to deploy), a
+    /// concurrency of 0, a budget above 100 %, a duration that is not positive, a target in
+    /// `run` already.
     ///
     /// # Example
     ///
@@ -80,8 +58,8 @@ impl Plan {
     /// use chrono::{TimeZone, Utc};
     /// use fleet_core::synth::{FleetSpec, generate, schema};
     /// use fleet_core::{Actor, Duration, Release, Version, Workload};
-    /// use fleet_rollout::executor::RunId;
-    /// use fleet_rollout::plan::{Planner, RunSettings, Strategy};
+    /// use fleet_rollout::executor::{Budget, RollbackScope, RunId, RunSpec};
+    /// use fleet_rollout::plan::{Planner, Strategy, WaveSettings};
     ///
     /// let mut inventory = generate(&FleetSpec::new(500).seed(3)).into_inventory(Default::default())?;
     /// let snapshot = inventory.snapshot();
@@ -91,28 +69,23 @@ impl Plan {
     /// let plan = Planner::new(&snapshot, &schema, &strategy).plan(now)?;
     ///
     /// let payments = Workload::new("payments");
-    /// let settings = RunSettings::new(
+    /// let run = RunSpec::new(
     ///     RunId::new("payments-2-4-1")?,
     ///     Actor::service("rollout-bot"),
     ///     Release::new(&payments, Version::parse("2.4.1")?),
     ///     Release::new(&payments, Version::parse("2.4.0")?),
     ///     Duration::from_seconds(600),
-    /// );
-    /// let run = plan.to_run(&settings)?;
+    /// )
+    /// .rollback_scope(RollbackScope::Everything);
+    /// let waves = WaveSettings { failure_budget: Budget::Percent(5), ..WaveSettings::default() };
+    /// let run = plan.to_run(run, &waves)?;
     /// assert_eq!(run.waves.len(), plan.waves().len());
     /// assert_eq!(run.targets().count(), plan.planned());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn to_run(&self, settings: &RunSettings) -> Result<RunSpec, SpecErrors> {
+    pub fn to_run(&self, run: RunSpec, waves: &WaveSettings) -> Result<RunSpec, SpecErrors> {
         let mut problems = Vec::new();
-        let mut run = RunSpec::new(
-            settings.run_id.clone(),
-            settings.actor.clone(),
-            settings.release.clone(),
-            settings.last_good.clone(),
-            settings.progress_deadline,
-        )
-        .overall_budget(settings.overall_budget);
+        let mut run = run;
         for wave in self.waves() {
             let mut targets = Vec::with_capacity(wave.len());
             for placed in wave.targets() {
@@ -125,12 +98,12 @@ impl Plan {
                 }
             }
             let whole = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-            let concurrency = settings.max_concurrency.unwrap_or(whole.max(1));
+            let concurrency = waves.max_concurrency.unwrap_or(whole.max(1));
             run = run.wave(
                 WaveSpec::new(targets)
                     .max_concurrency(concurrency)
-                    .failure_budget(settings.wave_budget)
-                    .bake(bake_spec(wave.bake(), settings)),
+                    .failure_budget(waves.failure_budget)
+                    .bake(bake_spec(wave.bake(), waves)),
             );
         }
         if let Err(SpecErrors(more)) = run.validate() {
@@ -144,13 +117,13 @@ impl Plan {
     }
 }
 
-fn bake_spec(bake: Bake, settings: &RunSettings) -> BakeSpec {
+fn bake_spec(bake: Bake, waves: &WaveSettings) -> BakeSpec {
     // a Percent is in (0, 100], so the rounded-up value fits in a u8
     let share = bake.min_healthy.value().ceil().clamp(0.0, 100.0) as u8;
     BakeSpec {
         min_duration: bake.min_duration,
-        min_healthy_checks: settings.healthy_checks,
-        check_interval: settings.check_interval,
+        min_healthy_checks: waves.healthy_checks,
+        check_interval: waves.check_interval,
         min_healthy_percent: share,
     }
 }
@@ -161,14 +134,14 @@ mod tests {
     use fleet_core::synth::{FleetSpec, generate, schema};
     use fleet_core::{Actor, Duration, Release, Version, Workload};
 
-    use super::RunSettings;
-    use crate::executor::{Budget, RunId, SpecError};
+    use super::WaveSettings;
+    use crate::executor::{Budget, RunId, RunSpec, SpecError};
     use crate::plan::{Bake, Gates, Percent, Planner, Strategy};
 
-    fn settings() -> RunSettings {
+    fn run() -> RunSpec {
         let api = Workload::new("api");
         let v = |s: &str| Version::parse(s).unwrap_or_else(|e| unreachable!("{e}"));
-        RunSettings::new(
+        RunSpec::new(
             RunId::new("r1").unwrap_or_else(|e| unreachable!("{e}")),
             Actor::service("ci"),
             Release::new(&api, v("1.1")),
@@ -201,9 +174,13 @@ mod tests {
             .plan(now)
             .unwrap_or_else(|e| unreachable!("{e}"));
 
-        let mut s = settings();
-        s.wave_budget = Budget::Count(2);
-        let run = plan.to_run(&s).unwrap_or_else(|e| unreachable!("{e}"));
+        let waves = WaveSettings {
+            failure_budget: Budget::Count(2),
+            ..WaveSettings::default()
+        };
+        let run = plan
+            .to_run(run(), &waves)
+            .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(run.waves.len(), plan.waves().len());
         for (spec, wave) in run.waves.iter().zip(plan.waves()) {
             let planned: Vec<&str> = wave.targets().map(|p| p.id).collect();
@@ -241,15 +218,24 @@ mod tests {
             .select(&selection)
             .plan(now)
             .unwrap_or_else(|e| unreachable!("{e}"));
-        let err = empty.to_run(&settings()).err().map(|e| e.0);
+        let err = empty
+            .to_run(run(), &WaveSettings::default())
+            .err()
+            .map(|e| e.0);
         assert_eq!(err, Some(vec![SpecError::NoWaves]));
 
         let plan = Planner::new(&snapshot, &schema, &strategy)
             .plan(now)
             .unwrap_or_else(|e| unreachable!("{e}"));
-        let mut s = settings();
-        s.max_concurrency = Some(0);
-        let err = plan.to_run(&s).err().map(|e| e.0).unwrap_or_default();
+        let waves = WaveSettings {
+            max_concurrency: Some(0),
+            ..WaveSettings::default()
+        };
+        let err = plan
+            .to_run(run(), &waves)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
         assert_eq!(err.len(), plan.waves().len());
         assert!(
             err.iter()
