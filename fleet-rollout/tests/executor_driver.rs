@@ -28,6 +28,17 @@ struct Rig {
 }
 
 impl Rig {
+    /// A driver over the rig's fakes, with every target allowed.
+    fn driver(&self) -> Driver<'_> {
+        Driver::new(
+            &self.deployer,
+            &self.health,
+            &AllowAll,
+            &self.store,
+            self.clock.as_ref(),
+        )
+    }
+
     fn new() -> Self {
         let clock = Arc::new(TokioClock::new(t0()));
         Self {
@@ -106,17 +117,7 @@ async fn bake_holds_the_next_wave_for_the_minimum_time_and_the_healthy_rounds() 
         ],
     );
     let progress = record_events(&rig);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .progress(&progress)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().progress(&progress).run(spec).await.unwrap();
     assert_eq!(report.end, RunEnd::Completed);
     // one check to verify the deploy, then three bake rounds at 0, 5 and 10 minutes
     assert_eq!(rig.health.checks(&tid("a-0")), 4);
@@ -149,16 +150,7 @@ async fn bake_waits_for_healthy_rounds_when_they_take_longer_than_the_time() {
             WaveSpec::new([tid("b-0")]),
         ],
     );
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().run(spec).await.unwrap();
     assert_eq!(report.end, RunEnd::Completed);
     // rounds at 0 (progressing), 5, 10, 15: the third healthy one is at 15 minutes
     assert_eq!(rig.health.checks(&tid("a-0")), 5);
@@ -188,16 +180,7 @@ async fn a_healthy_share_below_100_percent_lets_a_round_count() {
                 WaveSpec::new([tid("b-0")]),
             ],
         );
-        let report = Driver::new(
-            &rig.deployer,
-            &rig.health,
-            &AllowAll,
-            &rig.store,
-            rig.clock.as_ref(),
-        )
-        .run(spec)
-        .await
-        .unwrap();
+        let report = rig.driver().run(spec).await.unwrap();
         assert_eq!(report.end, RunEnd::Completed);
         // rounds at 0, 5, 10 (and 15 when the first does not count)
         within_a_second(
@@ -221,18 +204,13 @@ async fn a_wave_beyond_its_budget_halts_and_rolls_back_that_wave_only() {
         ],
     );
     let progress = record_events(&rig);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .audit(&rig.audit)
-    .progress(&progress)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig
+        .driver()
+        .audit(&rig.audit)
+        .progress(&progress)
+        .run(spec)
+        .await
+        .unwrap();
     assert_eq!(
         report.end,
         RunEnd::Halted(HaltReason::WaveBudget {
@@ -307,16 +285,7 @@ async fn rollback_scope_everything_also_rolls_back_earlier_waves() {
         ],
     )
     .rollback_scope(RollbackScope::Everything);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().run(spec).await.unwrap();
     assert!(matches!(
         report.end,
         RunEnd::Halted(HaltReason::WaveBudget { wave: 1, .. })
@@ -341,16 +310,7 @@ async fn the_overall_budget_counts_failures_across_waves() {
         ],
     )
     .overall_budget(Budget::Percent(10));
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().run(spec).await.unwrap();
     assert_eq!(
         report.end,
         RunEnd::Halted(HaltReason::OverallBudget {
@@ -372,18 +332,13 @@ async fn a_failed_rollback_leaves_the_target_stuck_and_halts_the_run() {
     let leases = TargetLeases::default();
     let progress = record_events(&rig);
     let spec = spec("stuck", vec![WaveSpec::new(targets.clone())]);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .leases(&leases)
-    .progress(&progress)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig
+        .driver()
+        .leases(&leases)
+        .progress(&progress)
+        .run(spec)
+        .await
+        .unwrap();
     assert_eq!(
         report.end,
         RunEnd::Halted(HaltReason::Stuck {
@@ -428,16 +383,7 @@ async fn pause_stops_new_starts_and_resume_continues() {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let progress = record_events(&rig);
     let spec = spec("pause", vec![WaveSpec::new(targets.clone())]);
-    let driver = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .progress(&progress)
-    .controls(rx)
-    .run(spec);
+    let driver = rig.driver().progress(&progress).controls(rx).run(spec);
     let operator = async {
         tokio::time::sleep(std::time::Duration::from_secs(45)).await;
         tx.send(Control::Pause).await.unwrap();
@@ -473,15 +419,7 @@ async fn abort_stops_at_once_without_rollback() {
     }
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let spec = spec("abort", vec![WaveSpec::new(targets.clone())]);
-    let driver = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .controls(rx)
-    .run(spec);
+    let driver = rig.driver().controls(rx).run(spec);
     let operator = async {
         tokio::time::sleep(std::time::Duration::from_secs(45)).await;
         tx.send(Control::Abort).await.unwrap();
@@ -503,17 +441,7 @@ async fn a_target_past_its_progress_deadline_fails_and_counts_against_the_budget
         "deadline",
         vec![WaveSpec::new(targets.clone()).failure_budget(Budget::Count(0))],
     );
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .progress(&progress)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().progress(&progress).run(spec).await.unwrap();
     assert!(matches!(
         report.end,
         RunEnd::Halted(HaltReason::WaveBudget { failures: 1, .. })
@@ -554,16 +482,7 @@ async fn unhealthy_after_deploy_is_a_failure() {
         ],
     );
     let spec = spec("unhealthy", vec![WaveSpec::new(targets.clone())]);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().run(spec).await.unwrap();
     assert!(matches!(
         report.end,
         RunEnd::Halted(HaltReason::WaveBudget { .. })
@@ -658,16 +577,7 @@ async fn concurrency_is_the_waves_limit_exactly() {
         rig.deployer.script(t, Script::Slow(2));
     }
     let spec = spec("conc", vec![WaveSpec::new(targets).max_concurrency(3)]);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().run(spec).await.unwrap();
     assert_eq!(report.end, RunEnd::Completed);
     assert_eq!(rig.deployer.max_running(), 3);
     // three batches of 30 s: 0, 30, 60 s for the seventh
@@ -681,17 +591,12 @@ async fn a_second_run_on_a_held_target_is_refused_naming_both() {
     let first = RunId::new("first").unwrap();
     leases.acquire(&first, [&tid("a-01")]).unwrap();
     let spec = spec("second", vec![WaveSpec::new(ids("a", 3))]);
-    let err = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .leases(&leases)
-    .run(spec.clone())
-    .await
-    .unwrap_err();
+    let err = rig
+        .driver()
+        .leases(&leases)
+        .run(spec.clone())
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "target `a-01` is held by run `first`; run `second` was refused"
@@ -702,17 +607,7 @@ async fn a_second_run_on_a_held_target_is_refused_naming_both() {
     assert_eq!(leases.holder(&tid("a-00")), None);
     // once the first run lets go, the second runs and releases its leases at the end
     leases.release(&first);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .leases(&leases)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().leases(&leases).run(spec).await.unwrap();
     assert_eq!(report.end, RunEnd::Completed);
     assert_eq!(leases.holder(&tid("a-01")), None);
 }
@@ -726,14 +621,7 @@ async fn a_driver_whose_token_went_stale_stops_writing() {
     }
     let run = RunId::new("fenced").unwrap();
     let spec = spec("fenced", vec![WaveSpec::new(targets)]);
-    let driver = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .run(spec);
+    let driver = rig.driver().run(spec);
     let usurper = async {
         tokio::time::sleep(std::time::Duration::from_secs(15)).await;
         rig.store.fence(&run).await.unwrap()
@@ -761,17 +649,7 @@ async fn events_stream_to_a_channel_in_order() {
     let rig = Rig::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let spec = spec("stream", vec![WaveSpec::new(ids("a", 2))]);
-    let report = Driver::new(
-        &rig.deployer,
-        &rig.health,
-        &AllowAll,
-        &rig.store,
-        rig.clock.as_ref(),
-    )
-    .events(tx)
-    .run(spec)
-    .await
-    .unwrap();
+    let report = rig.driver().events(tx).run(spec).await.unwrap();
     assert_eq!(report.end, RunEnd::Completed);
     let mut seen = Vec::new();
     while let Ok(e) = rx.try_recv() {
