@@ -415,8 +415,22 @@ impl Value {
 }
 
 impl PartialEq for Value {
+    /// The same answer as `cmp(..) == Equal`, without ordering (interning compares values
+    /// for equality on every insert; ordering two versions reads their suffixes in natural
+    /// order, equality only compares them). Floats are equal when their bits are, as in
+    /// `total_cmp`.
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        match (self, other) {
+            (Self::String(a), Self::String(b)) => a == b,
+            (Self::Integer(a), Self::Integer(b)) => a == b,
+            (Self::Float(a), Self::Float(b)) => a.to_bits() == b.to_bits(),
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Version(a), Self::Version(b)) => a == b,
+            (Self::Timestamp(a), Self::Timestamp(b)) => a == b,
+            (Self::Duration(a), Self::Duration(b)) => a == b,
+            (Self::List(a), Self::List(b)) => a == b,
+            _ => false,
+        }
     }
 }
 

@@ -94,6 +94,30 @@ prop_compose! {
     }
 }
 
+/// Values of every type, drawn from small pools so that equal pairs are common.
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec!["a", "b", "eu-west-1"]).prop_map(|s| Value::String(s.into())),
+        (-2i64..2).prop_map(Value::Integer),
+        prop::sample::select(vec![0.0, -0.0, 1.5, f64::NAN]).prop_map(Value::Float),
+        any::<bool>().prop_map(Value::Bool),
+        prop::sample::select(vec![
+            "1.29",
+            "1.29.0",
+            "1.29.0-eks-1",
+            "1.29.0-eks-01",
+            "1.30"
+        ])
+        .prop_map(|v| Value::Version(Version::parse(v).unwrap())),
+        (0i64..2).prop_map(|s| Value::Timestamp(DateTime::from_timestamp(s, 0).unwrap())),
+        (0i64..2)
+            .prop_map(|s| Value::Duration(Duration::from_delta(chrono::TimeDelta::seconds(s)))),
+    ];
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        prop::collection::vec(inner, 0..3).prop_map(Value::List)
+    })
+}
+
 fn fleet() -> impl Strategy<Value = Fleet> {
     prop::collection::vec(target(), 0..6).prop_map(|ts| {
         let mut seen = std::collections::BTreeSet::new();
@@ -109,6 +133,13 @@ fn fleet() -> impl Strategy<Value = Fleet> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Equality is written out per type for speed; it must say exactly what `cmp` says.
+    #[test]
+    fn value_eq_agrees_with_cmp(a in value(), b in value()) {
+        prop_assert_eq!(a == b, a.cmp(&b) == std::cmp::Ordering::Equal, "{:?} vs {:?}", a, b);
+        prop_assert!(a == a.clone());
+    }
 
     #[test]
     fn json_round_trip(f in fleet()) {

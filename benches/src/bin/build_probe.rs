@@ -4,8 +4,12 @@
 //! result.
 //!
 //! ```text
-//! cargo run --release -p fleet-benches --bin build_probe [-- TARGETS]
+//! cargo run --release -p fleet-benches --bin build_probe [-- TARGETS [insert]]
 //! ```
+//!
+//! With `insert`, the process exits right after the insert loop (no index build, no drops),
+//! so that a profile recorded from the end of generation (`perf record -D MS`, the
+//! generation time is printed) holds the insert loop alone.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -14,38 +18,71 @@ use anyhow::Context as _;
 use fleet_core::synth::{FleetSpec, generate};
 use fleet_core::{Expect, Inventory};
 
+/// This process's user + system CPU time in milliseconds, from `/proc/self/stat` (Linux;
+/// `None` elsewhere). Unlike the wall clock, it leaves out time the virtual machine's CPU was
+/// taken away (steal), which on a shared 2-core machine varies by tens of percent.
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the command name (field 2) may hold spaces; fields after it are plain
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11); // fields 14 (utime) and 15 (stime)
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // USER_HZ is 100 on every Linux this runs on
+    Some((utime + stime) * 10)
+}
+
 fn main() -> anyhow::Result<()> {
     let n: usize = match std::env::args().nth(1) {
         Some(a) => a.parse().context("TARGETS must be a number")?,
         None => 1_000_000,
     };
+    let insert_only = std::env::args().nth(2).as_deref() == Some("insert");
+    let started = Instant::now();
     let fleet = generate(&FleetSpec::new(n).seed(1).edges_per_target(0));
+    println!("generate: {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
 
     let started = Instant::now();
+    // every byte of every string an insert reads (ids, names, string values), as interning
+    // hashes or compares them all: the floor of what an insert costs
+    let bytes = |s: &str| {
+        s.bytes()
+            .fold(0usize, |a, b| a.wrapping_add(usize::from(b)))
+    };
     let mut sum = 0usize;
     for t in &fleet.targets {
-        sum += t.id.as_str().len() + t.kind.len() + t.substrate.len();
+        sum += bytes(t.id.as_str()) + bytes(&t.kind) + bytes(&t.substrate);
         for (k, v) in &t.properties {
-            sum += k.len() + v.as_str().map_or(0, str::len);
+            sum += bytes(k) + v.as_str().map_or(0, bytes);
         }
         for (k, v) in &t.labels {
-            sum += k.len() + v.len();
+            sum += bytes(k) + bytes(v);
         }
     }
     let read = started.elapsed();
     black_box(sum);
 
+    let cpu_before = cpu_ms();
     let started = Instant::now();
     let mut inventory = Inventory::new();
     for t in &fleet.targets {
         inventory.put_ref(t, Expect::Absent)?;
     }
     let build = started.elapsed();
+    let cpu = cpu_ms().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
     black_box(&inventory);
 
     println!("targets: {n} (synthetic, seed 1, no dependencies)");
     println!("read the input only: {:.0} ms", read.as_secs_f64() * 1e3);
-    println!("insert loop (put_ref): {:.0} ms", build.as_secs_f64() * 1e3);
+    println!(
+        "insert loop (put_ref): {:.0} ms{}",
+        build.as_secs_f64() * 1e3,
+        cpu.map(|c| format!(" (process CPU time {c} ms)"))
+            .unwrap_or_default()
+    );
+    if insert_only {
+        std::process::exit(0);
+    }
 
     // The selector index over the same snapshot, three builds (the figure is the median).
     let mut times = Vec::new();

@@ -1097,7 +1097,18 @@ impl Inventory {
         expect: Expect,
         fixed: Option<Generation>,
     ) -> Result<Applied, InventoryError> {
-        let current = self.current(&target.id);
+        // The id is interned first, hashing it once for the lookup and the record; a refused
+        // put leaves it interned, which no reader can see.
+        let id = self
+            .state
+            .symbols
+            .writer()
+            .intern_unique(target.id.as_str())
+            .ok_or(InventoryError::Full)?;
+        let current = self.state.slot_of_sym(id).and_then(|slot| {
+            let spec = self.state.specs.get(slot.index())?.as_ref()?;
+            Some((slot, Arc::clone(spec)))
+        });
         Self::check(
             &target.id,
             expect,
@@ -1122,7 +1133,7 @@ impl Inventory {
                 owner: TargetId::from_trusted(owner.id()),
             });
         }
-        let mut record = self.encode(&target)?;
+        let mut record = self.encode(id, &target)?;
         let slot = match &current {
             Some((slot, _)) => *slot,
             None => self.allocate_slot()?,
@@ -1232,16 +1243,16 @@ impl Inventory {
         arc
     }
 
-    fn encode(&mut self, t: &Target) -> Result<TargetRecord, InventoryError> {
+    /// Encodes `t`, whose id is already interned as `id`.
+    fn encode(&mut self, id: Sym, t: &Target) -> Result<TargetRecord, InventoryError> {
         let full = || InventoryError::Full;
         let symbols = Arc::clone(&self.state.symbols);
         // One lock acquisition for all of the target's strings.
         let mut w = symbols.writer();
-        let id = w.intern(t.id.as_str()).ok_or_else(full)?;
         let kind = w.intern(&t.kind).ok_or_else(full)?;
         let substrate = w.intern(&t.substrate).ok_or_else(full)?;
         let native_id = match &t.native_id {
-            Some(n) => Some(w.intern(n.as_str()).ok_or_else(full)?),
+            Some(n) => Some(w.intern_unique(n.as_str()).ok_or_else(full)?),
             None => None,
         };
         let mut props = std::mem::take(&mut self.scratch.props);
@@ -1272,7 +1283,7 @@ impl Inventory {
         }
         let mut deps = Vec::with_capacity(t.depends_on.len());
         for d in &t.depends_on {
-            deps.push(w.intern(d.as_str()).ok_or_else(full)?);
+            deps.push(w.intern_unique(d.as_str()).ok_or_else(full)?);
         }
         drop(w);
         props.sort_unstable_by_key(|(k, _)| *k);

@@ -74,10 +74,84 @@ impl<T> AppendVec<T> {
     }
 }
 
+/// Short strings a hot slot holds inline (longer ones always go to the table).
+const HOT_BYTES: usize = 23;
+/// Hot slots: 32 bytes each, 256 KiB in all, allocated by the first string interned.
+const HOT_SLOTS: usize = 1 << 13;
+
+/// One entry of the hot-string cache: a string of at most [`HOT_BYTES`] bytes held inline
+/// with its hash and symbol index.
+#[derive(Clone, Copy)]
+struct HotSlot {
+    hash: u32,
+    /// The symbol index + 1; 0 for an empty slot.
+    index: u32,
+    len: u8,
+    bytes: [u8; HOT_BYTES],
+}
+
+const EMPTY_HOT: HotSlot = HotSlot {
+    hash: 0,
+    index: 0,
+    len: 0,
+    bytes: [0; HOT_BYTES],
+};
+
+/// The lookup side of an interner: the hash table of every entry and, for strings, a
+/// direct-mapped cache of recently interned short strings in front of it. Most strings an
+/// inventory interns recur (regions, tiers, teams, label values): the cache answers those
+/// from 256 KiB of inline copies instead of a probe of the full table followed by a read of
+/// the interned string, which at a million targets are two cache misses each.
+struct Table {
+    map: HashTable<(u32, u32)>,
+    hot: Vec<HotSlot>,
+}
+
+impl Table {
+    fn hot_slot(&self, h32: u32) -> Option<&HotSlot> {
+        self.hot.get(h32 as usize & (HOT_SLOTS - 1))
+    }
+
+    /// The symbol index of `s` if the cache holds it.
+    fn hot_find(&self, s: &[u8], h32: u32) -> Option<u32> {
+        let slot = self.hot_slot(h32)?;
+        (slot.index != 0
+            && slot.hash == h32
+            && usize::from(slot.len) == s.len()
+            && slot.bytes.get(..s.len()) == Some(s))
+        .then(|| slot.index - 1)
+    }
+
+    fn hot_put(&mut self, s: &[u8], h32: u32, index: u32) {
+        if s.len() > HOT_BYTES || index == u32::MAX {
+            return;
+        }
+        if self.hot.is_empty() {
+            self.hot = vec![EMPTY_HOT; HOT_SLOTS];
+        }
+        if let Some(slot) = self.hot.get_mut(h32 as usize & (HOT_SLOTS - 1)) {
+            let mut bytes = [0; HOT_BYTES];
+            if let Some(b) = bytes.get_mut(..s.len()) {
+                b.copy_from_slice(s);
+            }
+            *slot = HotSlot {
+                hash: h32,
+                index: index + 1,
+                len: s.len() as u8,
+                bytes,
+            };
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.map.allocation_size() + self.hot.capacity() * std::mem::size_of::<HotSlot>()
+    }
+}
+
 /// Interns values of one type.
 struct Interner<T> {
     items: AppendVec<T>,
-    table: RwLock<HashTable<(u32, u32)>>,
+    table: RwLock<Table>,
     hasher: DefaultHashBuilder,
 }
 
@@ -85,7 +159,10 @@ impl<T: Hash + Eq> Interner<T> {
     fn new() -> Self {
         Self {
             items: AppendVec::new(),
-            table: RwLock::new(HashTable::new()),
+            table: RwLock::new(Table {
+                map: HashTable::new(),
+                hot: Vec::new(),
+            }),
             hasher: DefaultHashBuilder::default(),
         }
     }
@@ -106,6 +183,7 @@ impl<T: Hash + Eq> Interner<T> {
         let (hash, h32) = self.hash(q);
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         table
+            .map
             .find(hash, |&(i, h)| {
                 h == h32 && self.items.get(i).is_some_and(|t| t.borrow() == q)
             })
@@ -124,6 +202,21 @@ impl<T: Hash + Eq> Interner<T> {
         Q: Hash + Eq + ?Sized,
     {
         let (hash, h32) = self.hash(q);
+        self.intern_hashed(table, q, (hash, h32), make)
+    }
+
+    /// [`Interner::intern_locked`] with the hash already computed.
+    fn intern_hashed<Q>(
+        &self,
+        table: &mut HashTable<(u32, u32)>,
+        q: &Q,
+        (hash, h32): (u64, u32),
+        make: impl FnOnce() -> T,
+    ) -> Option<u32>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if let Some(&(i, _)) = table.find(hash, |&(i, h)| {
             h == h32 && self.items.get(i).is_some_and(|t| t.borrow() == q)
         }) {
@@ -138,7 +231,35 @@ impl<T: Hash + Eq> Interner<T> {
 
     fn table_bytes(&self) -> usize {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-        table.allocation_size()
+        table.bytes()
+    }
+}
+
+impl Interner<Box<str>> {
+    /// The index of `s`: from the hot cache, else from the table.
+    fn find_str(&self, s: &str) -> Option<u32> {
+        let (hash, h32) = self.hash(s);
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = table.hot_find(s.as_bytes(), h32) {
+            return Some(i);
+        }
+        table
+            .map
+            .find(hash, |&(i, h)| {
+                h == h32 && self.items.get(i).is_some_and(|t| &**t == s)
+            })
+            .map(|&(i, _)| i)
+    }
+
+    /// Interns `s` through the hot cache, which then holds it (when short enough).
+    fn intern_hot(&self, table: &mut Table, s: &str) -> Option<u32> {
+        let (hash, h32) = self.hash(s);
+        if let Some(i) = table.hot_find(s.as_bytes(), h32) {
+            return Some(i);
+        }
+        let i = self.intern_hashed(&mut table.map, s, (hash, h32), || s.into())?;
+        table.hot_put(s.as_bytes(), h32, i);
+        Some(i)
     }
 }
 
@@ -207,7 +328,7 @@ impl Symbols {
     /// nothing in the inventory.
     #[must_use]
     pub fn lookup(&self, s: &str) -> Option<Sym> {
-        self.strings.find(s).and_then(Sym::from_index)
+        self.strings.find_str(s).and_then(Sym::from_index)
     }
 
     /// The string of a symbol.
@@ -284,22 +405,33 @@ impl Symbols {
 /// the inventory holds one for the encoding of one target.
 pub(crate) struct SymbolWriter<'a> {
     symbols: &'a Symbols,
-    strings: RwLockWriteGuard<'a, HashTable<(u32, u32)>>,
-    values: RwLockWriteGuard<'a, HashTable<(u32, u32)>>,
+    strings: RwLockWriteGuard<'a, Table>,
+    values: RwLockWriteGuard<'a, Table>,
 }
 
 impl SymbolWriter<'_> {
+    /// Interns a string that is likely to recur (a name, a label value, a region): through
+    /// the hot cache.
     pub(crate) fn intern(&mut self, s: &str) -> Option<Sym> {
         self.symbols
             .strings
-            .intern_locked(&mut self.strings, s, || s.into())
+            .intern_hot(&mut self.strings, s)
+            .and_then(Sym::from_index)
+    }
+
+    /// Interns a string that is unique to one target (its id, its native id), which would
+    /// only evict recurring strings from the hot cache.
+    pub(crate) fn intern_unique(&mut self, s: &str) -> Option<Sym> {
+        self.symbols
+            .strings
+            .intern_locked(&mut self.strings.map, s, || s.into())
             .and_then(Sym::from_index)
     }
 
     pub(crate) fn intern_value(&mut self, v: &Value) -> Option<ValueId> {
         self.symbols
             .values
-            .intern_locked(&mut self.values, v, || v.clone())
+            .intern_locked(&mut self.values.map, v, || v.clone())
             .map(ValueId)
     }
 }
@@ -322,6 +454,49 @@ mod tests {
         assert_eq!(AppendVec::<u8>::locate(1024), (1, 0, 0));
         assert_eq!(AppendVec::<u8>::locate(3 * 1024 + 5), (2, 0, 5));
         assert_eq!(AppendVec::<u8>::locate(u32::MAX).0, DIR_SEGMENTS - 1);
+    }
+
+    /// More short strings than hot slots, so that slots are shared and evicted: every
+    /// string keeps its one symbol whether it is found in the cache or in the table, and
+    /// long strings (never cached) too.
+    #[test]
+    fn the_hot_cache_never_changes_a_symbol() {
+        let s = Symbols::new();
+        let n = HOT_SLOTS * 3;
+        let text = |i: usize| {
+            if i.is_multiple_of(7) {
+                format!("a-long-string-beyond-the-hot-bytes-{i}")
+            } else {
+                format!("v{i}")
+            }
+        };
+        let mut w = s.writer();
+        let first: Vec<Sym> = (0..n).map(|i| w.intern(&text(i)).unwrap()).collect();
+        // again, in another order, half through the uncached path
+        for i in (0..n).rev() {
+            let again = if i.is_multiple_of(2) {
+                w.intern(&text(i))
+            } else {
+                w.intern_unique(&text(i))
+            };
+            assert_eq!(again, Some(first[i]), "{}", text(i));
+        }
+        drop(w);
+        assert_eq!(s.len(), n);
+        for (i, sym) in first.iter().enumerate() {
+            assert_eq!(s.lookup(&text(i)), Some(*sym));
+            assert_eq!(s.resolve(*sym), Some(text(i).as_str()));
+        }
+        assert_eq!(s.lookup("v-never-interned"), None);
+        // a string of exactly the inline size, and one byte more
+        let mut w = s.writer();
+        let at = "x".repeat(HOT_BYTES);
+        let over = "x".repeat(HOT_BYTES + 1);
+        let (a, b) = (w.intern(&at).unwrap(), w.intern(&over).unwrap());
+        assert_ne!(a, b);
+        assert_eq!((w.intern(&at), w.intern(&over)), (Some(a), Some(b)));
+        drop(w);
+        assert_eq!((s.lookup(&at), s.lookup(&over)), (Some(a), Some(b)));
     }
 
     #[test]
