@@ -57,15 +57,22 @@ impl Artifact {
     #[must_use]
     pub fn repository(&self) -> Option<&str> {
         let image = self.image.as_deref()?;
-        let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-        // a `:` after the last `/` is a tag; before it, a registry port
-        let last_slash = no_digest.rfind('/').unwrap_or(0);
-        Some(
-            match no_digest.get(last_slash..).and_then(|t| t.find(':')) {
-                Some(i) => no_digest.get(..last_slash + i).unwrap_or(no_digest),
-                None => no_digest,
-            },
-        )
+        // One pass up to the digest: a `:` after the last `/` starts a tag; one before it
+        // is a registry port.
+        let mut end = image.len();
+        let mut tag = None;
+        for (i, b) in image.bytes().enumerate() {
+            match b {
+                b'@' => {
+                    end = i;
+                    break;
+                }
+                b'/' => tag = None,
+                b':' if tag.is_none() => tag = Some(i),
+                _ => {}
+            }
+        }
+        image.get(..tag.unwrap_or(end))
     }
 }
 
@@ -194,11 +201,16 @@ struct MemoEntry<'t> {
 
 /// A name of at most [`MEMO_NAME`] bytes as zero-padded words.
 fn memo_key(bytes: &[u8]) -> [u64; MEMO_NAME / 8] {
+    // one copy into a zero-padded buffer, then whole words (no loop over bytes)
+    let mut buf = [0u8; MEMO_NAME];
+    if let Some(b) = buf.get_mut(..bytes.len()) {
+        b.copy_from_slice(bytes);
+    }
     let mut out = [0u64; MEMO_NAME / 8];
-    for (i, b) in bytes.iter().enumerate() {
-        if let Some(w) = out.get_mut(i / 8) {
-            *w |= u64::from(*b) << ((i % 8) * 8);
-        }
+    for (w, c) in out.iter_mut().zip(buf.chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        *w = u64::from_le_bytes(word);
     }
     out
 }
@@ -271,20 +283,19 @@ type Out = (Verdict, Reason, Vec<(&'static str, String)>, Vec<Missing>);
 /// A one-line reason: static for the common cases, formatted when it names values.
 type Reason = std::borrow::Cow<'static, str>;
 
-/// Items shown separated by `, `, written straight into the message (no string of their own).
-struct Joined<'a, T>(&'a [T]);
-
-impl<T: std::fmt::Display> std::fmt::Display for Joined<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, item) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            item.fmt(f)?;
-        }
-        Ok(())
+/// A reason made of literal and quoted parts, in one allocation of the exact size (failed
+/// rules are common in large policy sets, and `format!` costs several times as much).
+fn concat(parts: &[&str]) -> Reason {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
     }
+    out.into()
 }
+
+/// The artifact's repository, parsed on first use and then shared by every registry rule of
+/// one decision.
+type Repository<'r> = std::cell::OnceCell<Option<&'r str>>;
 
 /// Work that depends only on the release (workload, artifact, approvals, instant), done once
 /// per bulk evaluation instead of once per target.
@@ -374,7 +385,7 @@ impl PolicySet {
                     RuleKind::Concurrency(_) => false,
                 };
                 if target_free && let Some(slot) = prep.fixed.get_mut(r.flat) {
-                    *slot = Some(self.rule_verdict(r, &probe));
+                    *slot = Some(self.rule_verdict(r, &probe, &Repository::new()));
                 }
             }
         }
@@ -535,6 +546,7 @@ impl PolicySet {
             tzdb_version: None,
         };
         let mut any_window = false;
+        let repository = Repository::new();
         // allow windows are judged together: inside any one is enough
         let mut allow_rules: Vec<(usize, &Policy, &Rule)> = Vec::new();
         // enforced windows in force for this target (not lifted by an override), for the
@@ -542,6 +554,11 @@ impl PolicySet {
         let mut calendar: Vec<(usize, &Window)> = Vec::new();
         for (pi, p) in self.policies.iter().enumerate() {
             let known = scoped.and_then(|s| s.get(pi).copied());
+            // most policies of a large set are scoped to other targets: skip those without a
+            // call
+            if known == Some(false) {
+                continue;
+            }
             let applies = match (prep, known) {
                 (Some(prep), Some(k)) => k && prep.workload_ok.get(pi).copied().unwrap_or(false),
                 _ => self.applies_with(p, req, known),
@@ -574,7 +591,7 @@ impl PolicySet {
                     .and_then(Option::as_ref);
                 let (verdict, reason, evidence, missing) = match fixed {
                     Some(out) => out.clone(),
-                    None => self.rule_verdict(rule, req),
+                    None => self.rule_verdict(rule, req, &repository),
                 };
                 self.record(&mut d, p, rule, req, verdict, reason, evidence, missing);
             }
@@ -728,10 +745,10 @@ impl PolicySet {
         }
     }
 
-    fn rule_verdict(&self, rule: &Rule, req: &Request<'_>) -> Out {
+    fn rule_verdict<'r>(&self, rule: &Rule, req: &Request<'r>, repository: &Repository<'r>) -> Out {
         match &rule.kind {
             RuleKind::Placement(p) => {
-                let (v, r, e) = placement(p, req);
+                let (v, r, e) = placement(p, req, repository);
                 (v, r, e, Vec::new())
             }
             RuleKind::Approvals(a) => self.approvals(rule, a, req),
@@ -1067,7 +1084,11 @@ fn deny_window(rule: &Rule, w: &Window, req: &Request<'_>) -> Out {
     )
 }
 
-fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'static str, String)>) {
+fn placement<'r>(
+    p: &Placement,
+    req: &Request<'r>,
+    repository: &Repository<'r>,
+) -> (Verdict, Reason, Vec<(&'static str, String)>) {
     let t = req.target;
     let wl = req.workload;
     let evidence = Vec::new();
@@ -1080,10 +1101,13 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'stati
             _ => {
                 return (
                     Verdict::Fail,
-                    format!(
-                        "workload class `{class}` needs a certified target, and the target has no `{}`",
-                        c.property
-                    ).into(),
+                    concat(&[
+                        "workload class `",
+                        class,
+                        "` needs a certified target, and the target has no `",
+                        &c.property,
+                        "`",
+                    ]),
                     evidence,
                 );
             }
@@ -1091,27 +1115,34 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'stati
         if !allowed.iter().any(|a| a == tc) {
             return (
                 Verdict::Fail,
-                format!(
-                    "workload class `{class}` may not run on {} `{tc}` (allowed: {})",
-                    c.property,
-                    Joined(allowed)
-                )
-                .into(),
+                concat(&[
+                    "workload class `",
+                    class,
+                    "` may not run on ",
+                    &c.property,
+                    " `",
+                    tc,
+                    "` (allowed: ",
+                    c.joined.get(class).map_or("", String::as_str),
+                    ")",
+                ]),
                 evidence,
             );
         }
     }
     if let Some(r) = &p.registries {
-        match req.artifact.repository() {
+        match *repository.get_or_init(|| req.artifact.repository()) {
             Some(repo) if r.matches(repo) => {}
             Some(repo) => {
                 return (
                     Verdict::Fail,
-                    format!(
-                        "image repository `{repo}` is not in the allowed registries ({})",
-                        Joined(&r.source)
-                    )
-                    .into(),
+                    concat(&[
+                        "image repository `",
+                        repo,
+                        "` is not in the allowed registries (",
+                        &r.joined,
+                        ")",
+                    ]),
                     evidence,
                 );
             }
@@ -1130,7 +1161,7 @@ fn placement(p: &Placement, req: &Request<'_>) -> (Verdict, Reason, Vec<(&'stati
             {
                 return (
                     Verdict::Fail,
-                    format!("the target lacks a required capability `{name}`").into(),
+                    concat(&["the target lacks a required capability `", name, "`"]),
                     evidence,
                 );
             }
@@ -1240,5 +1271,23 @@ mod tests {
             Some("registry.acme.io:5000/api")
         );
         assert_eq!(a("nginx").repository(), Some("nginx"));
+    }
+
+    /// The definition, with string searches: the single pass must agree with it.
+    fn repository_by_definition(image: &str) -> &str {
+        let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+        let last_slash = no_digest.rfind('/').unwrap_or(0);
+        match no_digest.get(last_slash..).and_then(|t| t.find(':')) {
+            Some(i) => no_digest.get(..last_slash + i).unwrap_or(no_digest),
+            None => no_digest,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn repository_agrees_with_its_definition(image in "[a:/@.é]{0,12}") {
+            let art = Artifact::new(Digest::sha256(b"")).image(image.clone());
+            proptest::prop_assert_eq!(art.repository(), Some(repository_by_definition(&image)));
+        }
     }
 }

@@ -68,7 +68,8 @@ impl<'a> LoadOptions<'a> {
 pub(crate) struct Patterns {
     exact: Vec<String>,
     globs: Vec<fleet_selectors::GlobPattern>,
-    pub(crate) source: Vec<String>,
+    /// The patterns as written, joined with `, `, as failure reasons quote them.
+    pub(crate) joined: String,
 }
 
 impl Patterns {
@@ -85,7 +86,7 @@ impl Patterns {
         Ok(Self {
             exact,
             globs,
-            source: items.to_vec(),
+            joined: items.join(", "),
         })
     }
 
@@ -111,6 +112,8 @@ pub(crate) struct Scope {
 pub(crate) struct Compliance {
     pub property: String,
     pub classes: BTreeMap<String, Vec<String>>,
+    /// Each class's allowed list joined with `, `, as failure reasons quote it.
+    pub joined: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -880,6 +883,11 @@ impl Compiler<'_, '_> {
             good.then(|| Compliance {
                 property: c.property.clone(),
                 classes: c.classes.clone(),
+                joined: c
+                    .classes
+                    .iter()
+                    .map(|(class, allowed)| (class.clone(), allowed.join(", ")))
+                    .collect(),
             })
         });
         let registries = match &p.registries {

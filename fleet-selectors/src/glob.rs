@@ -24,6 +24,10 @@ use globset::{GlobBuilder, GlobMatcher};
 pub struct GlobPattern {
     text: String,
     how: How,
+    /// The byte every match starts with, when the glob starts with a literal.
+    first: Option<u8>,
+    /// The byte every match ends with, when the glob ends with a literal.
+    last: Option<u8>,
 }
 
 #[derive(Clone)]
@@ -90,9 +94,19 @@ impl GlobPattern {
         } else {
             How::Automaton(Box::new(matcher))
         };
+        let (first, last) = match &how {
+            How::Exact => (text.bytes().next(), text.bytes().last()),
+            How::Stars(parts) => (
+                parts.first().and_then(|p| p.bytes().next()),
+                parts.last().and_then(|p| p.bytes().last()),
+            ),
+            How::Automaton(_) => (None, None),
+        };
         Ok(Self {
             text: text.to_owned(),
             how,
+            first,
+            last,
         })
     }
 
@@ -104,7 +118,20 @@ impl GlobPattern {
 
     /// Whether `s` matches.
     #[must_use]
+    #[inline]
     pub fn is_match(&self, s: &str) -> bool {
+        // Most candidates of a list of globs differ from most of its members in their first
+        // or last byte: answered here, inlined into the caller's loop.
+        let b = s.as_bytes();
+        if self.first.is_some_and(|f| b.first() != Some(&f))
+            || self.last.is_some_and(|l| b.last() != Some(&l))
+        {
+            return false;
+        }
+        self.is_match_after_ends(s)
+    }
+
+    fn is_match_after_ends(&self, s: &str) -> bool {
         match &self.how {
             How::Exact => s == self.text,
             How::Stars(parts) => stars_match(parts, s),
@@ -121,13 +148,7 @@ fn stars_match(parts: &[String], s: &str) -> bool {
     if parts.len() < 2 || s.len() < first.len() + last.len() {
         return false;
     }
-    // Most candidates differ in their first or last byte: reject those without a memcmp call.
-    let (b, fb, lb) = (s.as_bytes(), first.as_bytes(), last.as_bytes());
-    if fb.first().is_some_and(|c| b.first() != Some(c))
-        || lb.last().is_some_and(|c| b.last() != Some(c))
-    {
-        return false;
-    }
+    // (the first and last bytes were checked by `is_match`)
     if !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
         return false;
     }

@@ -3,8 +3,11 @@
 //! `PolicySet::evaluate` runs.
 //!
 //! ```text
-//! cargo run --release -p fleet-benches --bin policy_probe [-- TARGETS [DECISIONS]]
+//! cargo run --release -p fleet-benches --bin policy_probe [-- TARGETS [DECISIONS [inventory]]]
 //! ```
+//!
+//! With `inventory`, the targets are read through an inventory snapshot's `TargetRef`s (as
+//! a planner reads them) instead of owned `Target`s.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -24,8 +27,16 @@ fn main() -> anyhow::Result<()> {
         Some(a) => a.parse().context("DECISIONS must be a number")?,
         None => 1_000_000,
     };
+    let inventory_mode = args.next().as_deref() == Some("inventory");
     let data = policy_data(targets)?;
-    let views: Vec<&dyn TargetView> = data.targets.iter().map(|t| t as &dyn TargetView).collect();
+    let mut inventory: fleet_core::Inventory = data.targets.iter().cloned().collect();
+    let snapshot = inventory.snapshot();
+    let refs: Vec<fleet_core::TargetRef<'_>> = snapshot.iter().collect();
+    let views: Vec<&dyn TargetView> = if inventory_mode {
+        refs.iter().map(|t| t as &dyn TargetView).collect()
+    } else {
+        data.targets.iter().map(|t| t as &dyn TargetView).collect()
+    };
     let requests = data.requests(&views, 4_096);
     let started = Instant::now();
     let mut allowed = 0usize;
@@ -38,7 +49,8 @@ fn main() -> anyhow::Result<()> {
     }
     let per = started.elapsed().as_secs_f64() * 1e6 / decisions.max(1) as f64;
     println!(
-        "{targets} targets: {per:.2} µs per decision over {decisions} decisions ({allowed} allowed)"
+        "{targets} {} targets: {per:.2} µs per decision over {decisions} decisions ({allowed} allowed)",
+        if inventory_mode { "inventory" } else { "owned" }
     );
     Ok(())
 }
