@@ -67,8 +67,8 @@ pub use id::{IdError, MAX_TARGET_ID_LEN, NativeId, TargetId, validate_target_id}
 pub use inventory::{
     Applied, Change, ChangeKind, Expect, FeedCursor, FeedError, Generation, Inventory,
     InventoryError, InventoryOptions, InventoryStats, LabelColumn, LocalSequencer, Mutation,
-    PropertyColumn, Sequencer, SequencerError, Slot, Snapshot, StoredValue, Sym, Symbols,
-    TargetRecord, TargetRef, ValueId, ValueRef,
+    PropertyColumn, PutAllError, Sequencer, SequencerError, Slot, Snapshot, StoredValue, Sym,
+    Symbols, TargetRecord, TargetRef, ValueId, ValueRef,
 };
 pub use schema::{Problem, ProblemKind, PropertyDef, Schema, ValidationError};
 pub use substrate::{

@@ -346,6 +346,64 @@ proptest! {
         }
     }
 
+    /// `put_all` gathers column writes; the inventory and the feed it leaves are exactly
+    /// those of one `put_ref` per target, up to and including a refused target.
+    #[test]
+    fn put_all_is_put_ref_for_each(
+        ts in prop::collection::vec((target(), 0usize..12, 0usize..20), 0..60),
+        preloaded in 0usize..12,
+    ) {
+        let targets: Vec<(Target, Expect)> = ts
+            .into_iter()
+            .map(|(mut t, id, how)| {
+                t.id = TargetId::new(format!("t{id}")).unwrap();
+                // mostly replacements allowed; now and then an insert that may be refused
+                let expect = if how == 0 { Expect::Absent } else { Expect::Any };
+                (t, expect)
+            })
+            .collect();
+        let mut one_by_one = Inventory::new();
+        let mut bulk = Inventory::new();
+        for i in 0..preloaded {
+            let t = Target::new(TargetId::new(format!("t{i}")).unwrap(), "cluster", "aws").property("region", "r0").label("team", "a");
+            one_by_one.put_ref(&t, Expect::Any).unwrap();
+            bulk.put_ref(&t, Expect::Any).unwrap();
+        }
+        // put_all takes one expectation: split the input where it changes
+        let mut i = 0;
+        while i < targets.len() {
+            let expect = targets[i].1;
+            let run: Vec<&Target> = targets[i..].iter().take_while(|(_, e)| *e == expect).map(|(t, _)| t).collect();
+            let mut stop = None;
+            for (k, t) in run.iter().enumerate() {
+                if let Err(e) = one_by_one.put_ref(t, expect) {
+                    stop = Some((k, e));
+                    break;
+                }
+            }
+            let got = bulk.put_all(run.iter().copied(), expect);
+            match stop {
+                None => prop_assert_eq!(got, Ok(run.len())),
+                Some((k, e)) => {
+                    let err = got.unwrap_err();
+                    prop_assert_eq!((err.index, err.error), (k, e));
+                    break;
+                }
+            }
+            i += run.len();
+        }
+        let (a, b) = (one_by_one.snapshot(), bulk.snapshot());
+        prop_assert_eq!(a.generation(), b.generation());
+        prop_assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b.iter()) {
+            prop_assert_eq!(x.to_target(), y.to_target());
+            prop_assert_eq!(a.record(x.slot()), b.record(y.slot()));
+        }
+        let fa: Vec<_> = one_by_one.changes_since(fleet_core::Generation::ZERO).unwrap().cloned().collect();
+        let fb: Vec<_> = bulk.changes_since(fleet_core::Generation::ZERO).unwrap().cloned().collect();
+        prop_assert_eq!(fa, fb);
+    }
+
     /// A snapshot taken before a burst of writes to a larger inventory reads the old values.
     #[test]
     fn snapshots_ignore_later_bursts(n in 1usize..3000, writes in prop::collection::vec((0usize..3000, "[a-z]{1,4}"), 1..200)) {

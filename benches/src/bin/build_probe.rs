@@ -4,12 +4,13 @@
 //! result.
 //!
 //! ```text
-//! cargo run --release -p fleet-benches --bin build_probe [-- TARGETS [insert]]
+//! cargo run --release -p fleet-benches --bin build_probe [-- TARGETS [insert|put_all]]
 //! ```
 //!
-//! With `insert`, the process exits right after the insert loop (no index build, no drops),
-//! so that a profile recorded from the end of generation (`perf record -D MS`, the
-//! generation time is printed) holds the insert loop alone.
+//! With `insert` (one `put_ref` per target) or `put_all` (one `Inventory::put_all`), the
+//! process builds that way and exits right after (no index build, no drops), so that a
+//! profile recorded from the end of generation (`perf record -D MS`, the generation time is
+//! printed) holds the build alone.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -37,7 +38,9 @@ fn main() -> anyhow::Result<()> {
         Some(a) => a.parse().context("TARGETS must be a number")?,
         None => 1_000_000,
     };
-    let insert_only = std::env::args().nth(2).as_deref() == Some("insert");
+    let mode = std::env::args().nth(2);
+    let insert_only = mode.is_some();
+    let bulk = mode.as_deref() == Some("put_all");
     let started = Instant::now();
     let fleet = generate(&FleetSpec::new(n).seed(1).edges_per_target(0));
     println!("generate: {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
@@ -65,8 +68,12 @@ fn main() -> anyhow::Result<()> {
     let cpu_before = cpu_ms();
     let started = Instant::now();
     let mut inventory = Inventory::new();
-    for t in &fleet.targets {
-        inventory.put_ref(t, Expect::Absent)?;
+    if bulk {
+        inventory.put_all(&fleet.targets, Expect::Absent)?;
+    } else {
+        for t in &fleet.targets {
+            inventory.put_ref(t, Expect::Absent)?;
+        }
     }
     let build = started.elapsed();
     let cpu = cpu_ms().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
@@ -75,7 +82,12 @@ fn main() -> anyhow::Result<()> {
     println!("targets: {n} (synthetic, seed 1, no dependencies)");
     println!("read the input only: {:.0} ms", read.as_secs_f64() * 1e3);
     println!(
-        "insert loop (put_ref): {:.0} ms{}",
+        "{}: {:.0} ms{}",
+        if bulk {
+            "build (put_all)"
+        } else {
+            "insert loop (put_ref)"
+        },
         build.as_secs_f64() * 1e3,
         cpu.map(|c| format!(" (process CPU time {c} ms)"))
             .unwrap_or_default()

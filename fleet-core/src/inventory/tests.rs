@@ -331,3 +331,50 @@ fn dependency_syms_resolve_to_slots() {
     assert!(slots.contains(&Some(snap.get("c").unwrap().slot())));
     assert!(slots.contains(&None));
 }
+
+/// More new targets than one gathered batch, then replacements of some of them in the same
+/// call: the same records and the same feed as one put per target.
+#[test]
+fn put_all_across_batches_matches_one_put_per_target() {
+    let fleet = crate::synth::generate(&crate::synth::FleetSpec::new(PUT_ALL_BATCH * 2 + 300));
+    let mut targets: Vec<&Target> = fleet.targets.iter().collect();
+    // replacements of early targets late in the input, with other values
+    let replaced: Vec<Target> = fleet
+        .targets
+        .iter()
+        .step_by(997)
+        .map(|t| {
+            t.clone()
+                .property("tier", "staging")
+                .label("frozen", "true")
+        })
+        .collect();
+    targets.extend(replaced.iter());
+    let mut one = Inventory::new();
+    for t in &targets {
+        one.put_ref(t, Expect::Any).unwrap();
+    }
+    let mut all = Inventory::new();
+    assert_eq!(
+        all.put_all(targets.iter().copied(), Expect::Any),
+        Ok(targets.len())
+    );
+    let (a, b) = (one.snapshot(), all.snapshot());
+    assert_eq!(a.len(), fleet.targets.len());
+    assert_eq!((a.len(), a.slot_end()), (b.len(), b.slot_end()));
+    for s in 0..a.slot_end() {
+        assert_eq!(a.record(Slot(s)), b.record(Slot(s)), "slot {s}");
+    }
+    let changes = |inv: &Inventory| -> Vec<Change> {
+        inv.changes_since(Generation::ZERO)
+            .unwrap()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(changes(&one), changes(&all));
+    let t = replaced.first().unwrap();
+    assert_eq!(
+        b.get(t.id.as_str()).unwrap().property("tier"),
+        Some(ValueRef::String("staging"))
+    );
+}
