@@ -1533,10 +1533,17 @@ impl FromIterator<Target> for Inventory {
     /// one.
     fn from_iter<I: IntoIterator<Item = Target>>(iter: I) -> Self {
         let mut inv = Inventory::new();
+        // as put_all does, with owned targets: column writes gathered
+        inv.batching = true;
         for t in iter {
             // Without a schema and with `Expect::Any`, only capacity exhaustion can fail.
-            let _ = inv.put(t);
+            let _ = inv.put_inner(Cow::Owned(t), Expect::Any, None);
+            if inv.pending.len() >= PUT_ALL_BATCH {
+                inv.flush_columns();
+            }
         }
+        inv.flush_columns();
+        inv.batching = false;
         inv
     }
 }

@@ -372,6 +372,13 @@ fn put_all_across_batches_matches_one_put_per_target() {
             .collect()
     };
     assert_eq!(changes(&one), changes(&all));
+    // collecting owned targets takes the same path
+    let collected: Inventory = targets.iter().map(|t| (*t).clone()).collect();
+    let c = collected.view();
+    for s in 0..a.slot_end() {
+        assert_eq!(a.record(Slot(s)), c.record(Slot(s)), "slot {s}");
+    }
+    assert_eq!(changes(&one), changes(&collected));
     let t = replaced.first().unwrap();
     assert_eq!(
         b.get(t.id.as_str()).unwrap().property("tier"),
