@@ -244,9 +244,9 @@ impl Fleet {
             None => options,
         };
         let mut inv = Inventory::with_options(options);
-        for t in self.targets {
-            inv.insert(t)?;
-        }
+        // one change per target, as `insert` each, with the column writes gathered
+        inv.put_all(&self.targets, crate::Expect::Absent)
+            .map_err(|e| e.error)?;
         Ok(inv)
     }
 

@@ -218,3 +218,26 @@ fn arbitrary_bytes_never_panic_smoke() {
         }
     }
 }
+
+/// Loading a fleet into an inventory puts every target with its values, and a fleet that
+/// names one id twice is refused with a conflict naming it.
+#[test]
+fn a_fleet_loads_into_an_inventory_and_a_duplicate_id_is_refused() {
+    let fleet = fleet_core::synth::generate(&fleet_core::synth::FleetSpec::new(500).seed(3));
+    let first = fleet.targets[0].clone();
+    let inventory = fleet.clone().into_inventory(Default::default()).unwrap();
+    assert_eq!(inventory.len(), 500);
+    let view = inventory.view();
+    for t in &fleet.targets {
+        assert_eq!(
+            view.get(t.id.as_str()).map(|r| r.to_target()).as_ref(),
+            Some(t)
+        );
+    }
+    let mut twice = fleet;
+    twice.targets.push(first.clone());
+    match twice.into_inventory(Default::default()) {
+        Err(fleet_core::InventoryError::Conflict { id, .. }) => assert_eq!(id, first.id),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
