@@ -34,7 +34,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use cow::{Columns, CowVec, Positions};
+use cow::{Columns, CowVec, Positions, PropCells};
 pub use feed::{Change, ChangeKind, FeedCursor, FeedError};
 use record::Spec;
 pub use record::{Generation, Slot, StoredValue, TargetRecord, ValueRef};
@@ -273,9 +273,9 @@ pub struct Snapshot {
     slot_end: u32,
     specs: CowVec<Option<Arc<Spec>>>,
     /// One column per property name: the value of each slot, or `Absent`.
-    props: Arc<Columns<StoredValue>>,
+    props: Arc<Columns<PropCells>>,
     /// One column per label key.
-    labels: Arc<Columns<Option<Sym>>>,
+    labels: Arc<Columns<CowVec<Option<Sym>>>>,
     observed: CowVec<Option<Arc<ObservedState>>>,
     history: CowVec<Option<Arc<History>>>,
     /// Indexed by id symbol: slot + 1, or 0.
@@ -393,12 +393,7 @@ impl Snapshot {
             prop_vals: spec
                 .prop_keys
                 .iter()
-                .map(|k| {
-                    self.props
-                        .get(k)
-                        .and_then(|c| c.get(i).copied())
-                        .unwrap_or_default()
-                })
+                .map(|k| self.props.get(k).and_then(|c| c.get(i)).unwrap_or_default())
                 .collect(),
             label_vals: spec
                 .label_keys
@@ -450,24 +445,21 @@ pub struct TargetRef<'a> {
 
 /// A property's values for every slot of a snapshot.
 #[derive(Debug, Clone, Copy)]
-pub struct PropertyColumn<'a>(&'a CowVec<StoredValue>);
+pub struct PropertyColumn<'a>(&'a PropCells);
 
 impl<'a> PropertyColumn<'a> {
     /// The value in `slot`, if it has one.
     #[inline]
     #[must_use]
     pub fn get(&self, slot: Slot) -> Option<StoredValue> {
-        match self.0.get(slot.index()) {
-            None | Some(StoredValue::Absent) => None,
-            Some(v) => Some(*v),
-        }
+        self.0.get(slot.index())
     }
 
     /// Every slot that has a value, ascending.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, StoredValue)> + 'a {
         self.0
             .iter()
-            .filter_map(|(i, v)| Some((Slot(u32::try_from(i).ok()?), *v)))
+            .filter_map(|(i, v)| Some((Slot(u32::try_from(i).ok()?), v)))
     }
 }
 
