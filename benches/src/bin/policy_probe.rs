@@ -37,7 +37,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         data.targets.iter().map(|t| t as &dyn TargetView).collect()
     };
-    let requests = data.requests(&views, 4_096);
+    // as many distinct requests as the runner times (200,000 over random targets), so the
+    // probe sees the same cache behaviour
+    let requests = data.requests(&views, decisions.clamp(1, 200_000));
     let started = Instant::now();
     let mut allowed = 0usize;
     for i in 0..decisions {

@@ -20,22 +20,23 @@ pub struct Change {
     pub kind: ChangeKind,
 }
 
-/// What a [`Change`] did. Old and new records are shared with the inventory, so an indexer
-/// can remove the old values and add the new ones without keeping its own copy.
+/// What a [`Change`] did. Old and new records share their values with the inventory (a
+/// [`TargetRecord`] clone is two reference counts), so an indexer can remove the old values
+/// and add the new ones without keeping its own copy.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ChangeKind {
     /// A new target took the slot.
     Inserted {
         /// The new specification.
-        new: Arc<TargetRecord>,
+        new: TargetRecord,
     },
     /// The target's specification changed.
     Updated {
         /// Before.
-        old: Arc<TargetRecord>,
+        old: TargetRecord,
         /// After.
-        new: Arc<TargetRecord>,
+        new: TargetRecord,
     },
     /// A new observation; the specification did not change.
     Observed {
@@ -49,7 +50,7 @@ pub enum ChangeKind {
     /// The target was removed; its slot is retired.
     Removed {
         /// The last specification.
-        old: Arc<TargetRecord>,
+        old: TargetRecord,
     },
 }
 

@@ -388,19 +388,18 @@ impl Snapshot {
 
     fn record_of(&self, slot: Slot, spec: &Arc<Spec>) -> TargetRecord {
         let i = slot.index();
-        TargetRecord {
-            spec: Arc::clone(spec),
-            prop_vals: spec
-                .prop_keys
-                .iter()
-                .map(|k| self.props.get(k).and_then(|c| c.get(i)).unwrap_or_default())
-                .collect(),
-            label_vals: spec
-                .label_keys
-                .iter()
-                .filter_map(|k| self.labels.get(k).and_then(|c| c.get(i).copied().flatten()))
-                .collect(),
-        }
+        let vals: Vec<StoredValue> = spec
+            .prop_keys
+            .iter()
+            .map(|k| self.props.get(k).and_then(|c| c.get(i)).unwrap_or_default())
+            .chain(spec.label_keys.iter().filter_map(|k| {
+                self.labels
+                    .get(k)
+                    .and_then(|c| c.get(i).copied().flatten())
+                    .map(StoredValue::Str)
+            }))
+            .collect();
+        TargetRecord::from_parts(Arc::clone(spec), &vals)
     }
 
     /// The target with this id.
@@ -740,7 +739,7 @@ pub struct Inventory {
     positions: ColumnPositions,
     /// During [`Inventory::put_all`]: new targets whose column values are not written yet
     /// (written a column at a time by `flush_columns`; nothing reads columns meanwhile).
-    pending: Vec<(Slot, Arc<TargetRecord>)>,
+    pending: Vec<(Slot, TargetRecord)>,
     batching: bool,
 }
 
@@ -1055,9 +1054,9 @@ impl Inventory {
         let pending = std::mem::take(&mut self.pending);
         let props = Arc::make_mut(&mut self.state.props);
         let labels = Arc::make_mut(&mut self.state.labels);
-        let mut rest: &[(Slot, Arc<TargetRecord>)] = &pending;
+        let mut rest: &[(Slot, TargetRecord)] = &pending;
         while let Some((_, first)) = rest.first() {
-            let same = |(_, r): &&(Slot, Arc<TargetRecord>)| {
+            let same = |(_, r): &&(Slot, TargetRecord)| {
                 Arc::ptr_eq(&r.spec.prop_keys, &first.spec.prop_keys)
                     && Arc::ptr_eq(&r.spec.label_keys, &first.spec.label_keys)
             };
@@ -1067,17 +1066,20 @@ impl Inventory {
                 if let Some(col) = props.at_mut(c) {
                     col.set_many(
                         run.iter()
-                            .filter_map(|(s, r)| Some((s.index(), *r.prop_vals.get(j)?))),
+                            .filter_map(|(s, r)| Some((s.index(), *r.prop_vals().get(j)?))),
                     );
                 }
             }
             let at = self.positions.labels.of(&first.spec.label_keys, labels);
             for (j, &c) in at.iter().enumerate() {
                 if let Some(col) = labels.at_mut(c) {
-                    col.set_many(
-                        run.iter()
-                            .filter_map(|(s, r)| Some((s.index(), Some(*r.label_vals.get(j)?)))),
-                    );
+                    col.set_many(run.iter().filter_map(|(s, r)| {
+                        let v = r.vals.get(r.spec.prop_keys.len() + j)?;
+                        match v {
+                            StoredValue::Str(sym) => Some((s.index(), Some(*sym))),
+                            _ => None,
+                        }
+                    }));
                 }
             }
             rest = after;
@@ -1102,7 +1104,7 @@ impl Inventory {
         }
         if let Some(new) = new {
             let at = self.positions.props.of(&new.spec.prop_keys, props);
-            for (&c, v) in at.iter().zip(new.prop_vals.iter()) {
+            for (&c, v) in at.iter().zip(new.prop_vals().iter()) {
                 if let Some(col) = props.at_mut(c) {
                     col.set(i, *v);
                 }
@@ -1120,9 +1122,9 @@ impl Inventory {
         }
         if let Some(new) = new {
             let at = self.positions.labels.of(&new.spec.label_keys, labels);
-            for (&c, v) in at.iter().zip(new.label_vals.iter()) {
+            for (&c, v) in at.iter().zip(new.label_vals()) {
                 if let Some(col) = labels.at_mut(c) {
-                    col.set(i, Some(*v));
+                    col.set(i, Some(v));
                 }
             }
         }
@@ -1179,7 +1181,7 @@ impl Inventory {
                     current.ok_or_else(|| InventoryError::NotFound(id.clone()))?;
                 let generation = self.next_generation(fixed)?;
                 let i = slot.index();
-                let old = Arc::new(self.state.record_of(slot, &old_spec));
+                let old = self.state.record_of(slot, &old_spec);
                 self.write_columns(slot, Some(&old_spec), None);
                 self.state.specs.set(i, None);
                 self.state.observed.set(i, None);
@@ -1257,13 +1259,12 @@ impl Inventory {
             }
         };
         Arc::make_mut(&mut record.spec).generation = generation;
-        let record = Arc::new(record);
         let i = slot.index();
         let old = current
             .as_ref()
-            .map(|(s, spec)| Arc::new(self.state.record_of(*s, spec)));
+            .map(|(s, spec)| self.state.record_of(*s, spec));
         if self.batching && current.is_none() {
-            self.pending.push((slot, Arc::clone(&record)));
+            self.pending.push((slot, record.clone()));
         } else {
             self.write_columns(slot, current.as_ref().map(|(_, s)| &**s), Some(&record));
         }
@@ -1291,14 +1292,14 @@ impl Inventory {
                 }
                 ChangeKind::Updated {
                     old,
-                    new: Arc::clone(&record),
+                    new: record.clone(),
                 }
             }
             None => {
                 self.state.len += 1;
                 self.state.by_id.set(record.id().index(), slot.0 + 1);
                 ChangeKind::Inserted {
-                    new: Arc::clone(&record),
+                    new: record.clone(),
                 }
             }
         };
@@ -1410,29 +1411,30 @@ impl Inventory {
         keys.clear();
         keys.extend(labels.iter().map(|(k, _)| *k));
         let label_keys = self.shape(&keys, true);
-        let prop_vals: Box<[StoredValue]> = props.iter().map(|(_, v)| *v).collect();
-        let label_vals: Box<[Sym]> = labels.iter().map(|(_, v)| *v).collect();
+        let mut vals = std::mem::take(&mut self.scratch.vals);
+        vals.clear();
+        vals.extend(props.iter().map(|(_, v)| *v));
+        vals.extend(labels.iter().map(|(_, v)| StoredValue::Str(*v)));
+        let spec = Arc::new(Spec {
+            generation: Generation::ZERO,
+            id,
+            kind,
+            substrate,
+            native_id,
+            prop_keys,
+            label_keys,
+            capabilities: caps.into_boxed_slice(),
+            depends_on: deps.into_boxed_slice(),
+            desired: t.desired.as_ref().map(|d| self.document(d)),
+        });
+        let record = TargetRecord::from_parts(spec, &vals);
         self.scratch = Scratch {
             keys,
             props,
             labels,
+            vals,
         };
-        Ok(TargetRecord {
-            spec: Arc::new(Spec {
-                generation: Generation::ZERO,
-                id,
-                kind,
-                substrate,
-                native_id,
-                prop_keys,
-                label_keys,
-                capabilities: caps.into_boxed_slice(),
-                depends_on: deps.into_boxed_slice(),
-                desired: t.desired.as_ref().map(|d| self.document(d)),
-            }),
-            prop_vals,
-            label_vals,
-        })
+        Ok(record)
     }
 
     fn retire(&mut self, slot: u32) {
@@ -1476,6 +1478,8 @@ struct Scratch {
     keys: Vec<Sym>,
     props: Vec<(Sym, StoredValue)>,
     labels: Vec<(Sym, Sym)>,
+    /// A record's values before they are copied into its one allocation.
+    vals: Vec<StoredValue>,
 }
 
 #[derive(Debug, Default)]

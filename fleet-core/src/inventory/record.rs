@@ -198,13 +198,44 @@ pub(crate) struct Spec {
 /// Indexers read these through the change feed: keys and values are symbols, so an inverted
 /// index is a map from `(key, StoredValue)` to a bitmap of slots.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// Cloning one is two reference-count increments: the change feed, the inventory's pending
+/// column writes and indexers share the same values.
 pub struct TargetRecord {
     pub(crate) spec: Arc<Spec>,
-    pub(crate) prop_vals: Box<[StoredValue]>,
-    pub(crate) label_vals: Box<[Sym]>,
+    /// The property values in `spec.prop_keys` order, then the label values in
+    /// `spec.label_keys` order (as [`StoredValue::Str`]): one allocation per record.
+    pub(crate) vals: Arc<[StoredValue]>,
 }
 
 impl TargetRecord {
+    /// Builds a record from its specification and values (properties in `prop_keys` order,
+    /// then labels in `label_keys` order).
+    pub(crate) fn from_parts(spec: Arc<Spec>, vals: &[StoredValue]) -> Self {
+        Self {
+            spec,
+            vals: Arc::from(vals),
+        }
+    }
+
+    /// The property values, in `spec.prop_keys` order.
+    pub(crate) fn prop_vals(&self) -> &[StoredValue] {
+        self.vals.get(..self.spec.prop_keys.len()).unwrap_or(&[])
+    }
+
+    /// The label values, in `spec.label_keys` order.
+    pub(crate) fn label_vals(&self) -> impl Iterator<Item = Sym> + '_ {
+        // labels are always written as strings
+        self.vals
+            .get(self.spec.prop_keys.len()..)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|v| match v {
+                StoredValue::Str(s) => Some(*s),
+                _ => None,
+            })
+    }
+
     /// The generation of the last change to this specification.
     #[must_use]
     pub fn generation(&self) -> Generation {
@@ -241,30 +272,29 @@ impl TargetRecord {
             .prop_keys
             .iter()
             .copied()
-            .zip(self.prop_vals.iter().copied())
+            .zip(self.prop_vals().iter().copied())
     }
 
     /// The stored value of a property.
     #[must_use]
     pub fn property(&self, key: Sym) -> Option<StoredValue> {
         let i = self.spec.prop_keys.binary_search(&key).ok()?;
-        self.prop_vals.get(i).copied()
+        self.prop_vals().get(i).copied()
     }
 
     /// Label keys (sorted by symbol) and values, pairwise.
-    pub fn labels(&self) -> impl ExactSizeIterator<Item = (Sym, Sym)> + '_ {
-        self.spec
-            .label_keys
-            .iter()
-            .copied()
-            .zip(self.label_vals.iter().copied())
+    pub fn labels(&self) -> impl Iterator<Item = (Sym, Sym)> + '_ {
+        self.spec.label_keys.iter().copied().zip(self.label_vals())
     }
 
     /// The value of a label.
     #[must_use]
     pub fn label(&self, key: Sym) -> Option<Sym> {
         let i = self.spec.label_keys.binary_search(&key).ok()?;
-        self.label_vals.get(i).copied()
+        match self.vals.get(self.spec.prop_keys.len() + i)? {
+            StoredValue::Str(s) => Some(*s),
+            _ => None,
+        }
     }
 
     /// Capability symbols, sorted by symbol.
