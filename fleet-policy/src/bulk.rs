@@ -193,7 +193,7 @@ impl PolicySet {
             .approvals(req.approvals)
             .overrides(req.overrides);
             r.in_flight = req.in_flight;
-            let d = self.evaluate_scoped(&r, Some(&scoped), Some(&prep));
+            let d = self.evaluate_scoped(&r, target.id().to_owned(), Some(&scoped), Some(&prep));
             match d.outcome {
                 Outcome::Allow => out.summary.allowed += 1,
                 Outcome::Pending => out.summary.pending += 1,

@@ -2,7 +2,6 @@
 //! and compile it once into a [`PolicySet`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
@@ -186,7 +185,7 @@ pub(crate) enum RuleKind {
 pub(crate) struct Rule {
     /// Position among all rules of the set (for per-rule tables).
     pub flat: usize,
-    pub id: Arc<str>,
+    pub id: smol_str::SmolStr,
     /// `policy/rule`.
     pub qualified: String,
     pub mode: Mode,
@@ -195,7 +194,7 @@ pub(crate) struct Rule {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
-    pub id: Arc<str>,
+    pub id: smol_str::SmolStr,
     pub scope: Scope,
     pub rules: Vec<Rule>,
 }
@@ -207,6 +206,12 @@ pub struct PolicySet {
     pub(crate) source: PolicyFile,
     pub(crate) ctx: crate::eval::Context,
     pub(crate) scopes: ScopeIndex,
+    /// The target properties the set's scopes and rules read, in first-use order: each
+    /// decision reads them back to back before anything else, so that a cold target's cache
+    /// misses overlap instead of following one another.
+    pub(crate) reads: Vec<String>,
+    /// Whether any scope or rule reads the target's capabilities (read ahead with them).
+    pub(crate) reads_capabilities: bool,
 }
 
 /// Target scopes resolved per request without evaluating every selector: scopes that are
@@ -286,6 +291,55 @@ impl ScopeIndex {
             }
         }
     }
+}
+
+/// The property names that the policies' target scopes and rules read, each once, in the
+/// order they are first read; and whether any reads the target's capabilities.
+fn property_reads(policies: &[Policy]) -> (Vec<String>, bool) {
+    fn walk(sel: &Selector, out: &mut Vec<String>, caps: &mut bool) {
+        match sel {
+            Selector::All => {}
+            Selector::And(parts) | Selector::Or(parts) => {
+                for part in parts {
+                    walk(part, out, caps);
+                }
+            }
+            Selector::Not(inner) => walk(inner, out, caps),
+            Selector::Pred(p) => match &p.subject {
+                Subject::Property(name, _) => add(name, out),
+                Subject::Capabilities(_) => *caps = true,
+                _ => {}
+            },
+        }
+    }
+    fn add(name: &str, out: &mut Vec<String>) {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    }
+    let mut out = Vec::new();
+    let mut caps = false;
+    for p in policies {
+        if let Some(sel) = &p.scope.targets {
+            walk(sel.selector(), &mut out, &mut caps);
+        }
+        for r in &p.rules {
+            match &r.kind {
+                RuleKind::Placement(pl) => {
+                    caps |= !pl.capabilities.is_empty();
+                    if let Some(c) = &pl.compliance {
+                        add(&c.property, &mut out);
+                    }
+                    if let Some(res) = &pl.residency {
+                        add(&res.property, &mut out);
+                    }
+                }
+                RuleKind::Concurrency(c) => add(&c.group_by, &mut out),
+                RuleKind::Approvals(_) | RuleKind::Window(_) | RuleKind::Artifacts(_) => {}
+            }
+        }
+    }
+    (out, caps)
 }
 
 /// `prop = "v"` or `prop in ("a", "b")` on a string property, with no glob characters.
@@ -409,7 +463,7 @@ impl PolicySet {
                     flat += 1;
                     rules.push(Rule {
                         flat: flat - 1,
-                        id: Arc::from(r.id.as_str()),
+                        id: smol_str::SmolStr::new(&r.id),
                         qualified: format!("{}/{}", p.id, r.id),
                         mode: r.mode.unwrap_or(p.mode),
                         kind,
@@ -418,7 +472,7 @@ impl PolicySet {
             }
             if let Some(scope) = scope {
                 policies.push(Policy {
-                    id: Arc::from(p.id.as_str()),
+                    id: smol_str::SmolStr::new(&p.id),
                     scope,
                     rules,
                 });
@@ -426,11 +480,14 @@ impl PolicySet {
         }
         if c.problems.is_empty() {
             let scopes = ScopeIndex::build(&policies, options.schema);
+            let (reads, reads_capabilities) = property_reads(&policies);
             Ok(Self {
                 policies,
                 source: file,
                 ctx: crate::eval::Context::default(),
                 scopes,
+                reads,
+                reads_capabilities,
             })
         } else {
             Err(PolicyError::Load(c.problems))
@@ -1162,6 +1219,43 @@ mod tests {
             p.matches("a") && p.matches("eu-west-1") && !p.matches("us-east-1") && !p.matches("ab")
         );
         assert!(Patterns::new(&["[".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn a_set_knows_the_properties_it_reads() {
+        let yaml = r#"
+policies:
+  - id: a
+    scope: { targets: 'tier = production and not (region in ("eu-*") or customer = acme)' }
+    rules:
+      - { id: r, placement: { compliance: { property: compliance, classes: { pci: [pci] } } } }
+  - id: b
+    scope: { targets: 'region = "us-east-1"' }
+    rules:
+      - { id: c, concurrency: { group_by: customer, max_in_flight: 2 } }
+      - { id: d, concurrency: { group_by: owner, max_in_flight: 2 } }
+"#;
+        let schema = fleet_core::synth::schema();
+        let set = PolicySet::from_yaml(yaml, &LoadOptions::new(&schema)).unwrap();
+        // first-use order, each once, through and/or/not and the rules' own properties
+        assert_eq!(
+            set.reads,
+            ["tier", "region", "customer", "compliance", "owner"]
+        );
+        assert!(!set.reads_capabilities);
+
+        let caps = r#"
+policies:
+  - { id: a, rules: [{ id: r, placement: { capabilities: ["gpu.*"] } }] }
+"#;
+        let set = PolicySet::from_yaml(caps, &LoadOptions::new(&schema)).unwrap();
+        assert!(set.reads.is_empty() && set.reads_capabilities);
+        let in_scope = r#"
+policies:
+  - { id: a, scope: { targets: 'capabilities contains "gpu.*"' }, rules: [{ id: r, placement: { registries: [x] } }] }
+"#;
+        let set = PolicySet::from_yaml(in_scope, &LoadOptions::new(&schema)).unwrap();
+        assert!(set.reads_capabilities);
     }
 
     #[test]

@@ -149,7 +149,10 @@ fn stars_match(parts: &[String], s: &str) -> bool {
         return false;
     }
     // (the first and last bytes were checked by `is_match`)
-    if !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+    // (an empty end, as in `registry.acme.io/*`, needs no comparison call)
+    if (!first.is_empty() && !s.starts_with(first.as_str()))
+        || (!last.is_empty() && !s.ends_with(last.as_str()))
+    {
         return false;
     }
     let Some(mut rest) = s.get(first.len()..s.len() - last.len()) else {
