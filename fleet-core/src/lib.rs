@@ -48,6 +48,7 @@ mod fleet;
 mod hold;
 mod id;
 mod inventory;
+mod properties;
 mod schema;
 mod substrate;
 pub mod synth;
@@ -70,6 +71,7 @@ pub use inventory::{
     PropertyColumn, PutAllError, Sequencer, SequencerError, Slot, Snapshot, StoredValue, Sym,
     Symbols, TargetRecord, TargetRef, ValueId, ValueRef,
 };
+pub use properties::{Properties, PropertiesIter};
 pub use schema::{Problem, ProblemKind, PropertyDef, Schema, ValidationError};
 pub use substrate::{
     Apply, ApplyAction, ApplyOutcome, ApplyRequest, ApplyStatus, BoxFuture, Discover,

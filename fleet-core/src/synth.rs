@@ -26,6 +26,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::fleet::Fleet;
 use crate::id::{NativeId, TargetId};
+use crate::properties::Properties;
 use crate::schema::{PropertyDef, Schema};
 use crate::target::Target;
 use crate::value::{Value, ValueType};
@@ -455,40 +456,46 @@ pub fn generate(spec: &FleetSpec) -> Fleet {
             "on-prem" if rng.chance(0.1) => "vm-pool",
             _ => "cluster",
         };
-        let mut t = Target::new(id, kind, cloud.substrate)
-            .property("region", region)
-            .property("geo", geo)
-            .property("tier", tier)
-            .property("customer", customer.clone())
-            .property("compliance", compliance)
-            .property("version", version(&mut rng, cloud.substrate))
-            .property("owner", owner)
-            .property("last_touched", touched)
-            .property("created", created)
-            .property("nodes", nodes)
-            .property(
+        // all twelve at once: the property vectors are allocated at their final size
+        let properties: [(&str, Value); 12] = [
+            ("region", region.into()),
+            ("geo", geo.into()),
+            ("tier", tier.into()),
+            ("customer", customer.clone().into()),
+            ("compliance", compliance.into()),
+            ("version", version(&mut rng, cloud.substrate).into()),
+            ("owner", owner.into()),
+            ("last_touched", touched.into()),
+            ("created", created.into()),
+            ("nodes", nodes.into()),
+            (
                 "cost_per_hour",
-                (nodes as f64 * (0.08 + rng.unit() * 0.4) * 100.0).round() / 100.0,
-            )
-            .property("autoscaling", rng.chance(0.6))
-            .label("team", owner)
-            .label("env", tier_short)
-            .label("cost-center", format!("cc-{}", 1000 + rng.below(60)))
-            .label("customer", customer)
-            .label("managed-by", rng.pick(MANAGERS).copied().unwrap_or("fleet"))
-            .label(
-                "backup",
-                if rng.chance(0.8) {
-                    "enabled"
-                } else {
-                    "disabled"
-                },
-            )
-            .label(
-                "oncall",
-                rng.pick(ONCALL).copied().unwrap_or("platform-primary"),
-            )
-            .label("topology.kubernetes.io/region", region);
+                ((nodes as f64 * (0.08 + rng.unit() * 0.4) * 100.0).round() / 100.0).into(),
+            ),
+            ("autoscaling", rng.chance(0.6).into()),
+        ];
+        let mut t = Target {
+            properties: Properties::from(properties),
+            ..Target::new(id, kind, cloud.substrate)
+        }
+        .label("team", owner)
+        .label("env", tier_short)
+        .label("cost-center", format!("cc-{}", 1000 + rng.below(60)))
+        .label("customer", customer)
+        .label("managed-by", rng.pick(MANAGERS).copied().unwrap_or("fleet"))
+        .label(
+            "backup",
+            if rng.chance(0.8) {
+                "enabled"
+            } else {
+                "disabled"
+            },
+        )
+        .label(
+            "oncall",
+            rng.pick(ONCALL).copied().unwrap_or("platform-primary"),
+        )
+        .label("topology.kubernetes.io/region", region);
         if rng.chance(0.02) {
             t = t.label("frozen", "true");
         }
@@ -657,7 +664,7 @@ mod tests {
         let mut frozen = 0;
         for t in &f.targets {
             *by_sub.entry(t.substrate.as_str()).or_default() += 1;
-            regions.insert(t.properties["region"].to_string());
+            regions.insert(t.properties.get("region").unwrap().to_string());
             frozen += usize::from(t.labels.contains_key("frozen"));
             assert_eq!(t.properties.len(), 12);
             assert!(t.labels.len() >= 8);
@@ -670,7 +677,7 @@ mod tests {
         let versions: BTreeSet<String> = f
             .targets
             .iter()
-            .map(|t| t.properties["version"].to_string())
+            .map(|t| t.properties.get("version").unwrap().to_string())
             .collect();
         assert!((60..600).contains(&versions.len()), "{}", versions.len());
     }

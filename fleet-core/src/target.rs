@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::actor::Actor;
 use crate::digest::Document;
 use crate::id::{NativeId, TargetId};
+use crate::properties::Properties;
 use crate::schema::Schema;
 use crate::value::{Value, ValueSeed};
 
@@ -155,7 +156,7 @@ impl<'de> Deserialize<'de> for History {
 ///     .property("version", Value::Version("1.29.3-gke.1200".parse::<Version>()?))
 ///     .label("team", "atlas")
 ///     .capability("gpu.nvidia-l4");
-/// assert_eq!(t.properties["region"], Value::from("europe-west4"));
+/// assert_eq!(t.properties.get("region"), Some(&Value::from("europe-west4")));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,8 +171,8 @@ pub struct Target {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub native_id: Option<NativeId>,
     /// Typed properties (region, tier, version, owner, last-touched...).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub properties: BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
     /// Labels: free-form string pairs.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -201,7 +202,7 @@ impl Target {
             kind: kind.into(),
             substrate: substrate.into(),
             native_id: None,
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             labels: BTreeMap::new(),
             capabilities: BTreeSet::new(),
             depends_on: BTreeSet::new(),
@@ -381,21 +382,21 @@ struct PropertiesSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
-    type Value = BTreeMap<String, Value>;
+    type Value = Properties;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for PropertiesSeed<'_> {
-    type Value = BTreeMap<String, Value>;
+    type Value = Properties;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of property names to values")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
+        let mut out = Properties::new();
         while let Some(key) = map.next_key::<String>()? {
             let ty = self.schema.and_then(|s| s.property(&key)).map(|p| &p.ty);
             let seed = ty.map_or_else(ValueSeed::untyped, ValueSeed::typed);

@@ -250,13 +250,17 @@ fn seed_sentence_and_yaml_form() {
         .collect();
     assert!(!hits.is_empty());
     for t in &hits {
-        assert_eq!(t.properties["owner"], Value::from("atlas"));
-        let Value::Version(v) = &t.properties["version"] else {
+        assert_eq!(t.properties.get("owner"), Some(&Value::from("atlas")));
+        let Some(Value::Version(v)) = t.properties.get("version") else {
             panic!()
         };
         assert_eq!((v.major(), v.minor()), (1, 29));
         assert!(
-            t.properties["last_touched"].as_timestamp().unwrap()
+            t.properties
+                .get("last_touched")
+                .unwrap()
+                .as_timestamp()
+                .unwrap()
                 < now() - chrono::TimeDelta::days(30)
         );
     }
@@ -276,7 +280,7 @@ fn seed_sentence_and_yaml_form() {
         if m {
             n += 1;
             assert!(!t.labels.contains_key("frozen") && !t.labels.contains_key("compliance-hold"));
-            assert_eq!(t.properties["tier"], Value::from("production"));
+            assert_eq!(t.properties.get("tier"), Some(&Value::from("production")));
         }
     }
     assert!(n > 100, "{n}");

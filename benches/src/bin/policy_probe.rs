@@ -3,8 +3,11 @@
 //! `PolicySet::evaluate` runs.
 //!
 //! ```text
-//! cargo run --release -p fleet-benches --bin policy_probe [-- TARGETS [DECISIONS [inventory]]]
+//! cargo run --release -p fleet-benches --bin policy_probe [-- TARGETS [DECISIONS [inventory|bulk]]]
 //! ```
+//!
+//! With `bulk`, DECISIONS is a number of rounds of one release against every target of an
+//! inventory built like the runner's (`PolicySet::evaluate_bulk` through a selector index).
 //!
 //! With `inventory`, the targets are read through an inventory snapshot's `TargetRef`s (as
 //! a planner reads them) instead of owned `Target`s. The defaults (100,000 targets, up to
@@ -16,7 +19,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use fleet_benches::policy_data;
+use fleet_benches::{PolicyData, policy_data};
 use fleet_policy::Outcome;
 use fleet_selectors::TargetView;
 
@@ -31,8 +34,12 @@ fn main() -> anyhow::Result<()> {
         Some(a) => a.parse().context("DECISIONS must be a number")?,
         None => 1_000_000,
     };
-    let inventory_mode = args.next().as_deref() == Some("inventory");
+    let mode = args.next();
+    let inventory_mode = mode.as_deref() == Some("inventory");
     let data = policy_data(targets)?;
+    if mode.as_deref() == Some("bulk") {
+        return bulk(&data, targets, decisions);
+    }
     let mut inventory: fleet_core::Inventory = data.targets.iter().cloned().collect();
     let snapshot = inventory.snapshot();
     let refs: Vec<fleet_core::TargetRef<'_>> = snapshot.iter().collect();
@@ -67,6 +74,33 @@ fn main() -> anyhow::Result<()> {
         "{targets} {} targets: {per:.2} µs per decision over {decisions} decisions ({allowed} allowed); timed one by one: p50 {:.2} µs",
         if inventory_mode { "inventory" } else { "owned" },
         p50.as_secs_f64() * 1e6
+    );
+    Ok(())
+}
+
+/// `rounds` bulk evaluations of one release over an inventory of `targets`, built as the
+/// runner builds it (the generated fleet loaded with `into_inventory`).
+fn bulk(data: &PolicyData, targets: usize, rounds: usize) -> anyhow::Result<()> {
+    use fleet_core::synth::{FleetSpec, generate, schema};
+    let fleet = generate(
+        &FleetSpec::new(targets)
+            .seed(fleet_benches::SEED)
+            .edges_per_target(0),
+    );
+    let inventory = fleet.into_inventory(Default::default())?;
+    let view = inventory.view();
+    let index = fleet_selectors::SelectorIndex::build(view);
+    let all = index.query(&fleet_selectors::compile("", &schema())?, view, data.at)?;
+    let (workload, artifact) = data.releases.get(1).context("no release")?;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let req =
+            fleet_policy::BulkRequest::new("release", workload, artifact, &data.actor, data.at);
+        black_box(data.set.evaluate_bulk(&index, view, &all, &req)?);
+    }
+    println!(
+        "{targets} inventory targets: {:.1} ms per bulk release over {rounds} rounds",
+        started.elapsed().as_secs_f64() * 1e3 / rounds.max(1) as f64
     );
     Ok(())
 }
