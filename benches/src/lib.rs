@@ -158,7 +158,7 @@ pub fn peer_map(target: &Target) -> BTreeMap<String, String> {
     for (k, v) in &target.properties {
         let mut v = v.to_string();
         v.shrink_to_fit();
-        entries.push((k.clone(), v));
+        entries.push((k.to_owned(), v));
     }
     entries.into_iter().collect()
 }

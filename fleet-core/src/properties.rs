@@ -6,6 +6,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
+use smol_str::SmolStr;
+
 use crate::value::Value;
 
 /// Up to this many names, a lookup scans them comparing lengths first; beyond, it binary
@@ -15,12 +17,12 @@ const SCAN: usize = 32;
 /// A target's typed properties: a map from name to [`Value`], iterated in name order, with
 /// the API of a `BTreeMap<String, Value>` where it overlaps.
 ///
-/// The names and the values are two parallel vectors, names sorted. A target has a dozen
-/// properties or so, and a policy or selector reads a few of them from a target that is
-/// usually not in cache: a scan of the names that compares lengths before bytes reads a few
-/// contiguous lines, where a `BTreeMap` search follows tree nodes of about a kilobyte and the
-/// key string of every entry it passes, one dependent cache miss after another
-/// (BENCHMARKS.md, "policy": 2.24–2.27 µs → 1.73–1.77 µs per decision on owned targets).
+/// The names and the values are two parallel vectors, names sorted and held inline when they
+/// are short (up to 23 bytes). A target has a dozen properties or so, and a policy or
+/// selector reads a few of them from a target that is usually not in cache: a scan of the
+/// names that compares lengths before bytes reads a few contiguous lines, where a `BTreeMap`
+/// search follows tree nodes of about a kilobyte and the key string of every entry it passes,
+/// one dependent cache miss after another (BENCHMARKS.md, "policy").
 ///
 /// ```
 /// use fleet_core::{Properties, Value};
@@ -36,7 +38,7 @@ const SCAN: usize = 32;
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Properties {
     /// Sorted, no duplicates.
-    names: Vec<String>,
+    names: Vec<SmolStr>,
     /// `values[i]` belongs to `names[i]`.
     values: Vec<Value>,
 }
@@ -103,7 +105,7 @@ impl Properties {
                 .get_mut(i)
                 .map(|slot| std::mem::replace(slot, value)),
             Err(i) => {
-                self.names.insert(i, name);
+                self.names.insert(i, SmolStr::from(name));
                 self.values.insert(i, value);
                 None
             }
@@ -148,8 +150,8 @@ impl Properties {
     }
 
     /// Names, in order.
-    pub fn keys(&self) -> std::slice::Iter<'_, String> {
-        self.names.iter()
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + Clone + '_ {
+        self.names.iter().map(SmolStr::as_str)
     }
 
     /// Values, in name order.
@@ -166,14 +168,14 @@ impl Properties {
 /// The iterator of [`Properties::iter`].
 #[derive(Debug, Clone)]
 pub struct PropertiesIter<'a> {
-    inner: std::iter::Zip<std::slice::Iter<'a, String>, std::slice::Iter<'a, Value>>,
+    inner: std::iter::Zip<std::slice::Iter<'a, SmolStr>, std::slice::Iter<'a, Value>>,
 }
 
 impl<'a> Iterator for PropertiesIter<'a> {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a str, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next()
+        self.inner.next().map(|(k, v)| (k.as_str(), v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -183,14 +185,14 @@ impl<'a> Iterator for PropertiesIter<'a> {
 
 impl DoubleEndedIterator for PropertiesIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back()
+        self.inner.next_back().map(|(k, v)| (k.as_str(), v))
     }
 }
 
 impl ExactSizeIterator for PropertiesIter<'_> {}
 
 impl<'a> IntoIterator for &'a Properties {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a str, &'a Value);
     type IntoIter = PropertiesIter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -200,10 +202,16 @@ impl<'a> IntoIterator for &'a Properties {
 
 impl IntoIterator for Properties {
     type Item = (String, Value);
-    type IntoIter = std::iter::Zip<std::vec::IntoIter<String>, std::vec::IntoIter<Value>>;
+    type IntoIter = std::iter::Map<
+        std::iter::Zip<std::vec::IntoIter<SmolStr>, std::vec::IntoIter<Value>>,
+        fn((SmolStr, Value)) -> (String, Value),
+    >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.names.into_iter().zip(self.values)
+        self.names
+            .into_iter()
+            .zip(self.values)
+            .map(|(k, v)| (k.to_string(), v))
     }
 }
 
@@ -243,11 +251,11 @@ impl Properties {
             values: Vec::with_capacity(pairs.len()),
         };
         for (k, v) in pairs.iter_mut() {
-            let (k, v) = (std::mem::take(k), std::mem::replace(v, Value::Bool(false)));
+            let v = std::mem::replace(v, Value::Bool(false));
             match (out.names.last(), out.values.last_mut()) {
-                (Some(last), Some(slot)) if *last == k => *slot = v,
+                (Some(last), Some(slot)) if last.as_str() == k.as_str() => *slot = v,
                 _ => {
-                    out.names.push(k);
+                    out.names.push(SmolStr::from(k.as_str()));
                     out.values.push(v);
                 }
             }
@@ -259,7 +267,7 @@ impl Properties {
 impl From<std::collections::BTreeMap<String, Value>> for Properties {
     fn from(map: std::collections::BTreeMap<String, Value>) -> Self {
         // already sorted and unique
-        let (names, values) = map.into_iter().unzip();
+        let (names, values) = map.into_iter().map(|(k, v)| (SmolStr::from(k), v)).unzip();
         Self { names, values }
     }
 }
@@ -363,8 +371,8 @@ mod tests {
                 prop_assert_eq!(ours.get(p), oracle.get(p));
                 prop_assert_eq!(ours.contains_key(p), oracle.contains_key(p));
             }
-            let ours_pairs: Vec<(&String, &Value)> = ours.iter().collect();
-            let oracle_pairs: Vec<(&String, &Value)> = oracle.iter().collect();
+            let ours_pairs: Vec<(&str, &Value)> = ours.iter().collect();
+            let oracle_pairs: Vec<(&str, &Value)> = oracle.iter().map(|(k, v)| (k.as_str(), v)).collect();
             prop_assert_eq!(ours_pairs, oracle_pairs);
             prop_assert_eq!(Properties::from(oracle.clone()), ours.clone());
             let collected: Properties = oracle.clone().into_iter().rev().collect();

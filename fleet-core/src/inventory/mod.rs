@@ -1386,7 +1386,7 @@ impl Inventory {
         let label_syms = self
             .key_cache
             .labels
-            .syms(t.labels.keys(), &mut w)
+            .syms(t.labels.keys().map(String::as_str), &mut w)
             .ok_or_else(full)?;
         for (k, v) in label_syms.iter().zip(t.labels.values()) {
             labels.push((*k, w.intern(v).ok_or_else(full)?));
@@ -1507,17 +1507,17 @@ impl KeyList {
     /// The symbols of `keys`, from the cache when the names are the same as last time.
     fn syms<'k>(
         &mut self,
-        keys: impl ExactSizeIterator<Item = &'k String> + Clone,
+        keys: impl ExactSizeIterator<Item = &'k str> + Clone,
         w: &mut symbols::SymbolWriter<'_>,
     ) -> Option<&[Sym]> {
-        let same =
-            keys.len() == self.names.len() && keys.clone().zip(&self.names).all(|(a, b)| a == b);
+        let same = keys.len() == self.names.len()
+            && keys.clone().zip(&self.names).all(|(a, b)| a == b.as_str());
         if !same {
             self.names.clear();
             self.syms.clear();
             for k in keys {
                 self.syms.push(w.intern(k)?);
-                self.names.push(k.clone());
+                self.names.push(k.to_owned());
             }
         }
         Some(&self.syms)
