@@ -172,6 +172,7 @@ impl PolicySet {
             decisions: Vec::with_capacity(usize::try_from(selection.len()).unwrap_or(0)),
             summary: Summary::default(),
         };
+        let mut by_rule: Vec<(smol_str::SmolStr, smol_str::SmolStr, RuleCounts)> = Vec::new();
         for slot in selection.slots() {
             let Some(target) = snapshot.slot(slot) else {
                 continue;
@@ -193,22 +194,43 @@ impl PolicySet {
             .approvals(req.approvals)
             .overrides(req.overrides);
             r.in_flight = req.in_flight;
-            let d = self.evaluate_scoped(&r, target.id().to_owned(), Some(&scoped), Some(&prep));
+            let mut d =
+                self.evaluate_scoped(&r, target.id().to_owned(), Some(&scoped), Some(&prep));
+            // A hundred thousand decisions are kept: each result vector at its length, not
+            // at the capacity it grew to (the spare room is most of its bytes, all of them
+            // fresh memory the system has to hand out).
+            d.results.shrink_to_fit();
             match d.outcome {
                 Outcome::Allow => out.summary.allowed += 1,
                 Outcome::Pending => out.summary.pending += 1,
                 Outcome::Deny => out.summary.denied += 1,
             }
             for res in d.results.iter().filter(|r| r.verdict != Verdict::Pass) {
-                let c = out.summary.by_rule.entry(res.qualified_id()).or_default();
-                match res.verdict {
-                    Verdict::Fail => c.failed += 1,
-                    Verdict::Pending => c.pending += 1,
-                    Verdict::Pass => {}
+                // counted by (policy, rule) without building the `policy/rule` key each time
+                let at = match by_rule
+                    .iter()
+                    .position(|(p, r, _)| *p == res.policy && *r == res.rule)
+                {
+                    Some(i) => i,
+                    None => {
+                        by_rule.push((res.policy.clone(), res.rule.clone(), RuleCounts::default()));
+                        by_rule.len() - 1
+                    }
+                };
+                if let Some((_, _, c)) = by_rule.get_mut(at) {
+                    match res.verdict {
+                        Verdict::Fail => c.failed += 1,
+                        Verdict::Pending => c.pending += 1,
+                        Verdict::Pass => {}
+                    }
                 }
             }
             out.decisions.push(d);
         }
+        out.summary.by_rule = by_rule
+            .into_iter()
+            .map(|(p, r, c)| (format!("{p}/{r}"), c))
+            .collect();
         Ok(out)
     }
 }
