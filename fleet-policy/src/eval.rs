@@ -227,9 +227,7 @@ impl<'t> Memo<'t> {
             seen: std::cell::RefCell::new((0, [empty; MEMO_SLOTS])),
         }
     }
-}
 
-impl Memo<'_> {
     /// Reads `names` now, one after another with nothing in between, and returns the target's
     /// id: on a target that is not in cache, the misses of independent reads overlap, where
     /// reading each when a scope or rule first asks would pay them one at a time.
