@@ -228,7 +228,10 @@ impl<K: Into<String>> FromIterator<(K, Value)> for Properties {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
         let mut pairs: Vec<(String, Value)> =
             iter.into_iter().map(|(k, v)| (k.into(), v)).collect();
-        Self::from_pairs(&mut pairs)
+        // stable: of a repeated name, the last value comes last
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let n = pairs.len();
+        Self::from_sorted(pairs, n)
     }
 }
 
@@ -237,25 +240,23 @@ impl<K: Into<String>, const N: usize> From<[(K, Value); N]> for Properties {
     /// once, at their final size. Of a repeated name the last value is kept.
     fn from(pairs: [(K, Value); N]) -> Self {
         let mut pairs = pairs.map(|(k, v)| (k.into(), v));
-        Self::from_pairs(&mut pairs)
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Self::from_sorted(pairs, N)
     }
 }
 
 impl Properties {
-    /// From pairs in any order; of a repeated name the last value is kept.
-    fn from_pairs(pairs: &mut [(String, Value)]) -> Self {
-        // stable: equal names keep their order, and the last of them wins below
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    /// From `len` pairs sorted by name (stably); of a repeated name the last value is kept.
+    fn from_sorted(pairs: impl IntoIterator<Item = (String, Value)>, len: usize) -> Self {
         let mut out = Self {
-            names: Vec::with_capacity(pairs.len()),
-            values: Vec::with_capacity(pairs.len()),
+            names: Vec::with_capacity(len),
+            values: Vec::with_capacity(len),
         };
-        for (k, v) in pairs.iter_mut() {
-            let v = std::mem::replace(v, Value::Bool(false));
+        for (k, v) in pairs {
             match (out.names.last(), out.values.last_mut()) {
-                (Some(last), Some(slot)) if last.as_str() == k.as_str() => *slot = v,
+                (Some(last), Some(slot)) if last.as_str() == k => *slot = v,
                 _ => {
-                    out.names.push(SmolStr::from(k.as_str()));
+                    out.names.push(SmolStr::from(k));
                     out.values.push(v);
                 }
             }
