@@ -2,13 +2,14 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use smol_str::SmolStr;
 
-use crate::value::Value;
+use crate::schema::Schema;
+use crate::value::{Value, ValueSeed};
 
 /// Up to this many names, a lookup scans them comparing lengths first; beyond, it binary
 /// searches.
@@ -290,30 +291,47 @@ impl Serialize for Properties {
 }
 
 /// Values are read untyped (as [`Value`] reads itself); a name given twice is an error.
-/// Reading a fleet file types them by its schema instead.
+/// Reading a fleet file types them by its schema instead ([`PropertiesSeed`]).
 impl<'de> Deserialize<'de> for Properties {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Properties;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of property names to values")
+        PropertiesSeed { schema: None }.deserialize(d)
+    }
+}
+
+/// Reads a property map, typing each value by `schema` when it declares the property (so a
+/// mistyped value's error carries its position); a name given twice is an error.
+pub(crate) struct PropertiesSeed<'a> {
+    pub(crate) schema: Option<&'a Schema>,
+}
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
+    type Value = Properties;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertiesSeed<'_> {
+    type Value = Properties;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of property names to values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Properties::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let ty = self.schema.and_then(|s| s.property(&key)).map(|p| &p.ty);
+            let seed = ty.map_or_else(ValueSeed::untyped, ValueSeed::typed);
+            let value = map.next_value_seed(seed)?;
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "property `{key}` is given twice"
+                )));
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Properties, A::Error> {
-                let mut out = Properties::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<Value>()?;
-                    if out.contains_key(&key) {
-                        return Err(de::Error::custom(format_args!(
-                            "property `{key}` is given twice"
-                        )));
-                    }
-                    out.insert(key, value);
-                }
-                Ok(out)
-            }
+            out.insert(key, value);
         }
-        d.deserialize_map(V)
+        Ok(out)
     }
 }
 

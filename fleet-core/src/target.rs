@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::actor::Actor;
 use crate::digest::Document;
 use crate::id::{NativeId, TargetId};
-use crate::properties::Properties;
+use crate::properties::{Properties, PropertiesSeed};
 use crate::schema::Schema;
-use crate::value::{Value, ValueSeed};
+use crate::value::Value;
 
 /// Whether the last observation reached the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -374,39 +374,5 @@ impl<'de> Visitor<'de> for TargetSeed<'_> {
             observed,
             history: history.unwrap_or_default(),
         })
-    }
-}
-
-struct PropertiesSeed<'a> {
-    schema: Option<&'a Schema>,
-}
-
-impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
-    type Value = Properties;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PropertiesSeed<'_> {
-    type Value = Properties;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of property names to values")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Properties::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let ty = self.schema.and_then(|s| s.property(&key)).map(|p| &p.ty);
-            let seed = ty.map_or_else(ValueSeed::untyped, ValueSeed::typed);
-            let value = map.next_value_seed(seed)?;
-            if out.insert(key.clone(), value).is_some() {
-                return Err(de::Error::custom(format_args!(
-                    "property `{key}` is given twice"
-                )));
-            }
-        }
-        Ok(out)
     }
 }
